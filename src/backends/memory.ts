@@ -1,0 +1,204 @@
+/**
+ * MemoryStore: the embedded default, for one process, no server. Built on lru-cache and bounded
+ * by entry count and total bytes; when full, the least recently used sessions are evicted (a later
+ * `load` says `not_found`), never the process's memory.
+ *
+ * Expiry is decided here against the injected clock on every read, not by lru-cache's TTL, which
+ * would silently turn `expired` into `not_found`. States are kept serialized (JSON text) and bytes
+ * are kept as copies, so nothing a caller holds can mutate what is stored, in either direction.
+ */
+import { LRUCache } from 'lru-cache';
+import { BackendStore, type VersionedStoreOptions } from '../contract/base.js';
+import { ConflictError, InvalidInputError, PayloadTooLargeError } from '../contract/errors.js';
+import type { DeleteRecordOptions, ListOptions, ListPage, RecordValue, SaveRecordOptions, StoredRecord } from '../contract/store.js';
+import { assertExpiresAt, assertSessionId, normalizeLimit, serializeState } from '../contract/validate.js';
+import { newVersion } from '../contract/version.js';
+import { base64urlDecode, base64urlEncode, utf8Decode, utf8Encode } from '../crypto/bytes.js';
+import type { RandomSource } from '../crypto/random.js';
+
+export interface MemoryStoreOptions extends VersionedStoreOptions {
+  /** Most sessions kept; default 100,000. */
+  maxEntries?: number;
+  /** Most bytes kept across all sessions (approximate: serialized size + id + overhead); default 256 MiB. */
+  maxBytes?: number;
+  /** Largest single record; bigger writes fail with `payload_too_large`. Default 4 MiB. */
+  maxRecordBytes?: number;
+  /** Random source for version tokens. */
+  random?: RandomSource;
+}
+
+interface Entry {
+  json: string | undefined;
+  bytes: Uint8Array | undefined;
+  version: string;
+  expiresAt: number;
+  size: number;
+}
+
+const ENTRY_OVERHEAD = 96;
+const CURSOR_PREFIX = 'm1.';
+
+export class MemoryStore extends BackendStore {
+  private readonly cache: LRUCache<string, Entry>;
+  private readonly maxRecordBytes: number;
+  private readonly random: RandomSource | undefined;
+  /** Ids in sorted order (may still hold deleted ids until the next merge; listing re-checks the cache). */
+  private sorted: string[] = [];
+  /** Ids inserted since the last merge into `sorted`. */
+  private pending: string[] = [];
+
+  constructor(options: MemoryStoreOptions = {}) {
+    super(options);
+    const maxEntries = options.maxEntries ?? 100_000;
+    const maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
+    this.maxRecordBytes = Math.min(options.maxRecordBytes ?? 4 * 1024 * 1024, maxBytes);
+    this.random = options.random;
+    this.cache = new LRUCache<string, Entry>({
+      max: maxEntries,
+      maxSize: maxBytes,
+      sizeCalculation: (entry) => entry.size,
+    });
+  }
+
+  /** Sessions currently held (expired ones included until cleanup). */
+  get size(): number {
+    return this.cache.size;
+  }
+
+  /** Approximate bytes currently held. */
+  get bytes(): number {
+    return this.cache.calculatedSize;
+  }
+
+  async loadRecord(id: string): Promise<StoredRecord | undefined> {
+    this.assertOpen();
+    assertSessionId(id);
+    const e = this.cache.get(id);
+    if (e === undefined) return undefined;
+    const value: RecordValue = e.bytes !== undefined ? e.bytes.slice() : (JSON.parse(e.json!) as RecordValue);
+    return { value, version: e.version, expiresAt: e.expiresAt };
+  }
+
+  async saveRecord(id: string, value: RecordValue, options: SaveRecordOptions): Promise<string> {
+    this.assertOpen();
+    assertSessionId(id);
+    assertExpiresAt(options.expiresAt);
+    let json: string | undefined;
+    let bytes: Uint8Array | undefined;
+    let size: number;
+    if (value instanceof Uint8Array) {
+      bytes = value.slice();
+      size = bytes.length;
+      if (size > this.maxRecordBytes) throw new PayloadTooLargeError(size, this.maxRecordBytes, 'record');
+    } else {
+      json = serializeState(value, this.maxRecordBytes, 'record');
+      size = json.length * 2;
+    }
+    const current = this.cache.peek(id);
+    if (options.ifAbsent === true && current !== undefined) throw new ConflictError('record already exists');
+    if (options.ifVersion !== undefined && current?.version !== options.ifVersion) throw new ConflictError();
+    const version = newVersion(this.random);
+    this.cache.set(id, { json, bytes, version, expiresAt: options.expiresAt, size: size + id.length * 2 + ENTRY_OVERHEAD });
+    if (current === undefined) this.pending.push(id);
+    return version;
+  }
+
+  async deleteRecord(id: string, options: DeleteRecordOptions = {}): Promise<boolean> {
+    this.assertOpen();
+    assertSessionId(id);
+    const current = this.cache.peek(id);
+    if (current === undefined) return false;
+    if (options.ifVersion !== undefined && current.version !== options.ifVersion) throw new ConflictError();
+    this.cache.delete(id);
+    return true;
+  }
+
+  async listActive(options: ListOptions = {}): Promise<ListPage> {
+    this.assertOpen();
+    const limit = normalizeLimit(options.limit);
+    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+    this.mergePending();
+    const now = this.now();
+    // Sorted ids make the cursor stable under concurrent writes: a page resumes strictly after the
+    // last id returned, so no id repeats across pages whatever was added or removed meanwhile.
+    let i = after === undefined ? 0 : upperBound(this.sorted, after);
+    const ids: string[] = [];
+    for (; i < this.sorted.length && ids.length < limit; i++) {
+      const id = this.sorted[i]!;
+      const e = this.cache.peek(id);
+      if (e !== undefined && e.expiresAt > now) ids.push(id);
+    }
+    const last = ids[ids.length - 1];
+    return i < this.sorted.length && last !== undefined ? { ids, cursor: CURSOR_PREFIX + base64urlEncode(utf8Encode(last)) } : { ids };
+  }
+
+  async cleanupExpired(): Promise<number> {
+    this.assertOpen();
+    const now = this.now();
+    const expired: string[] = [];
+    for (const [id, e] of this.cache.entries()) if (e.expiresAt <= now) expired.push(id);
+    for (const id of expired) this.cache.delete(id);
+    return expired.length;
+  }
+
+  protected override async onClose(): Promise<void> {
+    this.cache.clear();
+    this.sorted = [];
+    this.pending = [];
+  }
+
+  /** Folds ids inserted since the last listing into the sorted index and drops ids no longer held. */
+  private mergePending(): void {
+    if (this.pending.length === 0 && this.sorted.length <= this.cache.size * 2) return;
+    const fresh = this.pending.sort(compare);
+    this.pending = [];
+    const merged: string[] = [];
+    let a = 0;
+    let b = 0;
+    while (a < this.sorted.length || b < fresh.length) {
+      const x = this.sorted[a];
+      const y = fresh[b];
+      let next: string;
+      if (y === undefined || (x !== undefined && x <= y)) {
+        next = x!;
+        a++;
+        if (x === y) b++;
+      } else {
+        next = y;
+        b++;
+      }
+      if (merged[merged.length - 1] !== next && this.cache.has(next)) merged.push(next);
+    }
+    this.sorted = merged;
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** First index whose id sorts strictly after `id`. */
+function upperBound(ids: string[], id: string): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ids[mid]! <= id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function decodeCursor(cursor: string): string {
+  if (typeof cursor === 'string' && cursor.startsWith(CURSOR_PREFIX)) {
+    const bytes = base64urlDecode(cursor.slice(CURSOR_PREFIX.length));
+    const id = bytes === undefined ? undefined : utf8Decode(bytes);
+    try {
+      assertSessionId(id);
+      return id;
+    } catch {
+      // fall through to the single error below
+    }
+  }
+  throw new InvalidInputError('cursor is not one this store issued');
+}

@@ -1,0 +1,143 @@
+/**
+ * `VersionedStore`: the session-level contract derived from the record-level one, shared by every
+ * backend and layer. A subclass supplies `loadRecord` / `saveRecord` / `deleteRecord`, `listActive`
+ * and `cleanupExpired`; this class supplies `save` / `load` / `delete` / `update` / `updateTtl`
+ * with input checks, expiry against the injected clock, and per-id queued compare-and-swap loops.
+ */
+import { type CasOptions, compareAndSwap } from './cas.js';
+import { BackendUnavailableError, ExpiredError, InvalidInputError, NotFoundError } from './errors.js';
+import { KeyedQueue } from './queue.js';
+import type {
+  DeleteRecordOptions,
+  ListOptions,
+  ListPage,
+  RecordStore,
+  RecordValue,
+  SaveOptions,
+  SaveRecordOptions,
+  SessionState,
+  StoredRecord,
+} from './store.js';
+import { assertSessionId, assertState, mergeState, normalizeTtl } from './validate.js';
+
+/** Anubis' example configuration uses `ttl: 1800` seconds; so does ours. */
+export const DEFAULT_TTL_MS = 30 * 60 * 1000;
+
+export interface VersionedStoreOptions {
+  /** Clock in epoch milliseconds; inject a fake one in tests. Default `Date.now`. */
+  now?: () => number;
+  /** TTL for `save` without `ttlMs`. Default 30 minutes. */
+  defaultTtlMs?: number;
+  /** Bounds of the compare-and-swap loop behind `update` / `updateTtl`. */
+  cas?: CasOptions;
+}
+
+export abstract class VersionedStore<V extends RecordValue = RecordValue> implements RecordStore<V> {
+  protected readonly now: () => number;
+  protected readonly defaultTtlMs: number;
+  protected readonly casOptions: CasOptions;
+  /** Serialises compare-and-swap loops per id within this process. */
+  protected readonly queue = new KeyedQueue();
+  private closed = false;
+
+  constructor(options: VersionedStoreOptions = {}) {
+    this.now = options.now ?? Date.now;
+    this.defaultTtlMs = options.defaultTtlMs === undefined ? DEFAULT_TTL_MS : normalizeTtl(options.defaultTtlMs);
+    this.casOptions = options.cas ?? {};
+  }
+
+  abstract loadRecord(id: string): Promise<StoredRecord<V> | undefined>;
+  abstract saveRecord(id: string, value: V, options: SaveRecordOptions): Promise<string>;
+  abstract deleteRecord(id: string, options?: DeleteRecordOptions): Promise<boolean>;
+  abstract listActive(options?: ListOptions): Promise<ListPage>;
+  abstract cleanupExpired(): Promise<number>;
+
+  /** Turns a session-level state into what this store keeps in a record. */
+  protected abstract toRecordValue(state: SessionState): V;
+  /** Turns a record's value back into a session-level state. */
+  protected abstract fromRecordValue(value: V): SessionState;
+
+  /** Rejects every call made after `close()`. */
+  protected assertOpen(): void {
+    if (this.closed) throw new BackendUnavailableError('store is closed');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue.idle();
+    await this.onClose();
+  }
+
+  /** Hook for subclasses: stop timers, release what the store itself created. */
+  protected async onClose(): Promise<void> {}
+
+  protected expiresAtFor(ttlMs: number | undefined): number {
+    return this.now() + (ttlMs === undefined ? this.defaultTtlMs : normalizeTtl(ttlMs));
+  }
+
+  async save(id: string, state: SessionState, options: SaveOptions = {}): Promise<void> {
+    this.assertOpen();
+    assertSessionId(id);
+    assertState(state);
+    const expiresAt = this.expiresAtFor(options.ttlMs);
+    await this.queue.run(id, () => this.saveRecord(id, this.toRecordValue(state), { expiresAt }));
+  }
+
+  async load(id: string): Promise<SessionState> {
+    this.assertOpen();
+    assertSessionId(id);
+    return this.fromRecordValue(this.live(await this.loadRecord(id)).value);
+  }
+
+  async delete(id: string): Promise<void> {
+    this.assertOpen();
+    assertSessionId(id);
+    await this.queue.run(id, () => this.deleteRecord(id));
+  }
+
+  async update(id: string, partial: SessionState): Promise<void> {
+    this.assertOpen();
+    assertSessionId(id);
+    assertState(partial, 'partial');
+    await this.mutate(id, (rec) => ({
+      value: this.toRecordValue(mergeState(this.fromRecordValue(rec.value), partial)),
+      expiresAt: rec.expiresAt,
+    }));
+  }
+
+  async updateTtl(id: string, ttlMs: number): Promise<void> {
+    this.assertOpen();
+    assertSessionId(id);
+    const ttl = normalizeTtl(ttlMs);
+    await this.mutate(id, (rec) => ({ value: rec.value, expiresAt: this.now() + ttl }));
+  }
+
+  /**
+   * Queued compare-and-swap on a live record: `not_found` / `expired` stop the loop, and since
+   * the write is conditional on the version read, a record deleted meanwhile is never resurrected.
+   */
+  protected mutate(id: string, next: (rec: StoredRecord<V>) => { value: V; expiresAt: number }): Promise<unknown> {
+    return this.queue.run(id, () => compareAndSwap<V, { value: V; expiresAt: number }>(this, id, (rec) => next(this.live(rec)), this.casOptions));
+  }
+
+  /** The record if it exists and has not expired by the injected clock. */
+  protected live(rec: StoredRecord<V> | undefined): StoredRecord<V> {
+    if (rec === undefined) throw new NotFoundError();
+    if (rec.expiresAt <= this.now()) throw new ExpiredError();
+    return rec;
+  }
+}
+
+/** For backends that keep plain states and sealed bytes alike. */
+export abstract class BackendStore extends VersionedStore<RecordValue> {
+  protected toRecordValue(state: SessionState): RecordValue {
+    return state;
+  }
+
+  protected fromRecordValue(value: RecordValue): SessionState {
+    // A sealed envelope is only meaningful to the layer that sealed it.
+    if (value instanceof Uint8Array) throw new InvalidInputError('record holds sealed bytes: load it through the layer that sealed it');
+    return value;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The bounded compare-and-swap loop every layer uses for `update` / `updateTtl`:
+ * read record + version -> compute the next record -> write if the version is unchanged ->
+ * on `conflict`, wait a jittered backoff and retry, at most `maxAttempts` times, then `conflict`.
+ */
+import { ConflictError, isSessionStoreError } from './errors.js';
+import type { RecordStore, RecordValue, StoredRecord } from './store.js';
+
+export interface CasOptions {
+  /** Attempts before giving up with `conflict`; default 8. */
+  maxAttempts?: number;
+  /** Base backoff in ms; attempt n waits a random time in [0, base * 2^n), capped at 100 ms. Default 2. */
+  backoffMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface CasStep<V extends RecordValue> {
+  value: V;
+  expiresAt: number;
+}
+
+export const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs one compare-and-swap on `store`. `next` receives the current record (or undefined) and
+ * returns what to write, or throws (e.g. `not_found`) to stop. Resolves what `next` returned
+ * along with the new version.
+ */
+export async function compareAndSwap<V extends RecordValue, R extends CasStep<V>>(
+  store: Pick<RecordStore<V>, 'loadRecord' | 'saveRecord'>,
+  id: string,
+  next: (current: StoredRecord<V> | undefined) => R | Promise<R>,
+  options: CasOptions = {},
+): Promise<R & { version: string }> {
+  const maxAttempts = options.maxAttempts ?? 8;
+  const base = options.backoffMs ?? 2;
+  const sleep = options.sleep ?? defaultSleep;
+  for (let attempt = 1; ; attempt++) {
+    const current = await store.loadRecord(id);
+    const step = await next(current);
+    try {
+      const version = await store.saveRecord(
+        id,
+        step.value,
+        current === undefined ? { expiresAt: step.expiresAt, ifAbsent: true } : { expiresAt: step.expiresAt, ifVersion: current.version },
+      );
+      return { ...step, version };
+    } catch (err) {
+      if (!isSessionStoreError(err, 'conflict')) throw err;
+      if (attempt >= maxAttempts) throw new ConflictError(`gave up after ${attempt} compare-and-swap attempts`, { cause: err });
+      await sleep(Math.random() * Math.min(100, base * 2 ** attempt));
+    }
+  }
+}

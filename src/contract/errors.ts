@@ -1,0 +1,135 @@
+/**
+ * Typed errors. Every failure this library reports is a `SessionStoreError` with a stable
+ * string `code`; callers switch on `code` (or use `isSessionStoreError`), never on messages,
+ * which may change between releases.
+ */
+
+export type ErrorCode =
+  | 'not_found'
+  | 'expired'
+  | 'conflict'
+  | 'invalid_input'
+  | 'payload_too_large'
+  | 'backend_unavailable'
+  | 'integrity'
+  | 'unknown_key'
+  | 'key_state'
+  | 'owner_mismatch'
+  | 'invalid_token';
+
+export interface SessionStoreErrorOptions {
+  cause?: unknown;
+}
+
+export class SessionStoreError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: SessionStoreErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** No record under that id (or it was cleaned up). */
+export class NotFoundError extends SessionStoreError {
+  constructor(message = 'session not found', options?: SessionStoreErrorOptions) {
+    super('not_found', message, options);
+  }
+}
+
+/** The record exists but its idle or absolute deadline has passed. */
+export class ExpiredError extends SessionStoreError {
+  constructor(message = 'session expired', options?: SessionStoreErrorOptions) {
+    super('expired', message, options);
+  }
+}
+
+/** A conditional write lost: the record changed (or appeared, or vanished) underneath. */
+export class ConflictError extends SessionStoreError {
+  constructor(message = 'record changed concurrently', options?: SessionStoreErrorOptions) {
+    super('conflict', message, options);
+  }
+}
+
+/** The caller passed something the contract does not accept; nothing was written. */
+export class InvalidInputError extends SessionStoreError {
+  constructor(message: string, options?: SessionStoreErrorOptions) {
+    super('invalid_input', message, options);
+  }
+}
+
+/** A state (or envelope) over the configured size bound; rejected before any work. */
+export class PayloadTooLargeError extends SessionStoreError {
+  readonly size: number;
+  readonly limit: number;
+  constructor(size: number, limit: number, what = 'payload') {
+    super('payload_too_large', `${what} is ${size} bytes, over the limit of ${limit}`);
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/**
+ * The backend could not be reached or did not answer in time.
+ *
+ * `outcome` says what the caller may assume about a write:
+ * - `'failed'`: the write certainly did not happen (e.g. the connection was refused before sending);
+ * - `'unknown'`: the request may have reached the server (timed out mid-flight). When `version`
+ *   is set, that is the version token the write would have produced: `loadRecord` tells whether it
+ *   landed (a record at that version is this write, since versions never repeat).
+ */
+export class BackendUnavailableError extends SessionStoreError {
+  readonly outcome: 'failed' | 'unknown';
+  readonly version: string | undefined;
+  constructor(
+    message: string,
+    options?: SessionStoreErrorOptions & { outcome?: 'failed' | 'unknown'; version?: string },
+  ) {
+    super('backend_unavailable', message, options);
+    this.outcome = options?.outcome ?? 'failed';
+    this.version = options?.version;
+  }
+}
+
+/**
+ * A sealed record or keyset could not be opened. Deliberately carries no detail (bad tag,
+ * truncation, wrong AAD and malformed framing all look the same) so it is no oracle for an attacker.
+ */
+export class IntegrityError extends SessionStoreError {
+  constructor() {
+    super('integrity', 'sealed data failed integrity checks');
+  }
+}
+
+/** A record or token names a key id the keyring does not hold (or holds destroyed). */
+export class UnknownKeyError extends SessionStoreError {
+  constructor(message = 'unknown key id', options?: SessionStoreErrorOptions) {
+    super('unknown_key', message, options);
+  }
+}
+
+/** A keyring operation would break an invariant (e.g. retire the primary). */
+export class KeyStateError extends SessionStoreError {
+  constructor(message: string, options?: SessionStoreErrorOptions) {
+    super('key_state', message, options);
+  }
+}
+
+/** The session belongs to someone else. */
+export class OwnerMismatchError extends SessionStoreError {
+  constructor(message = 'session owner mismatch', options?: SessionStoreErrorOptions) {
+    super('owner_mismatch', message, options);
+  }
+}
+
+/** A token failed its shape, header, signature or claim checks. */
+export class InvalidTokenError extends SessionStoreError {
+  constructor(message = 'invalid token', options?: SessionStoreErrorOptions) {
+    super('invalid_token', message, options);
+  }
+}
+
+export function isSessionStoreError(err: unknown, code?: ErrorCode): err is SessionStoreError {
+  return err instanceof SessionStoreError && (code === undefined || err.code === code);
+}

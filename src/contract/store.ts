@@ -1,0 +1,98 @@
+/**
+ * The two contracts every store in this library keeps.
+ *
+ * `SessionStore` is the Elixir behaviour `Anubis.Server.Session.Store`, one method per callback,
+ * async, with an options object in place of keyword options. `RecordStore` adds the record-level
+ * compare-and-swap that lets a layer (encryption, TTL, ownership) keep `update` atomic over ANY
+ * inner store: a layer cannot ask the server to merge a state it only sees sealed, so it reads a
+ * versioned record, transforms it, and writes it back only if the version is unchanged.
+ */
+
+/** Any JSON value. States are JSON objects; nothing else survives every backend. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** A session state: a plain JSON object (the Elixir `map()`). */
+export type SessionState = { [key: string]: JsonValue };
+
+export interface SaveOptions {
+  /** Time to live in milliseconds from now; positive. Defaults to the store's `defaultTtlMs`. */
+  ttlMs?: number;
+}
+
+export interface ListOptions {
+  /** Page size; defaults to 100, at most 1000. */
+  limit?: number;
+  /** The opaque `cursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface ListPage {
+  ids: string[];
+  /** Present when more ids may follow; pass it back to get them. */
+  cursor?: string;
+}
+
+export interface SessionStore {
+  /** Optional start-up (connect, migrate, start timers). Idempotent. */
+  start?(): Promise<void>;
+  /** Stops timers and waits for in-flight compare-and-swap loops. Idempotent. Does not close injected clients. */
+  close(): Promise<void>;
+  /** Creates or replaces the session. */
+  save(id: string, state: SessionState, options?: SaveOptions): Promise<void>;
+  /** Resolves the state; rejects `not_found` or `expired` (an expired session stays distinguishable until cleanup). */
+  load(id: string): Promise<SessionState>;
+  /** Removes the session. Idempotent: resolves whether or not it existed. */
+  delete(id: string): Promise<void>;
+  /** Ids that exist and are not expired, one page at a time; no id repeats across the pages of one walk. */
+  listActive(options?: ListOptions): Promise<ListPage>;
+  /** Removes expired sessions; resolves how many it removed. */
+  cleanupExpired(): Promise<number>;
+  /** Atomic shallow merge of `partial` into the state. Never resurrects a deleted session. */
+  update(id: string, partial: SessionState): Promise<void>;
+  /** Sets the session to expire `ttlMs` from now. */
+  updateTtl(id: string, ttlMs: number): Promise<void>;
+}
+
+/** What a record holds: a plain state, or the opaque bytes of a sealed envelope. */
+export type RecordValue = SessionState | Uint8Array;
+
+export interface StoredRecord<V extends RecordValue = RecordValue> {
+  value: V;
+  /** Opaque token; never repeats for an id, so a delete + re-create never satisfies an old `ifVersion`. */
+  version: string;
+  /** Epoch milliseconds after which the record is expired. */
+  expiresAt: number;
+}
+
+export interface SaveRecordOptions {
+  /** Epoch milliseconds. */
+  expiresAt: number;
+  /** Write only if the current record has exactly this version; otherwise `conflict`. */
+  ifVersion?: string;
+  /** Write only if no record exists under the id (an expired one counts as existing); otherwise `conflict`. */
+  ifAbsent?: boolean;
+}
+
+export interface DeleteRecordOptions {
+  /** Delete only if the current record has exactly this version; otherwise `conflict`. */
+  ifVersion?: string;
+}
+
+/**
+ * The record-level contract, kept by every backend and every layer.
+ *
+ * `loadRecord` returns expired records too (until cleanup or the backend's grace window ends):
+ * deciding what expiry means is the caller's business.
+ */
+export interface RecordStore<V extends RecordValue = RecordValue> extends SessionStore {
+  loadRecord(id: string): Promise<StoredRecord<V> | undefined>;
+  /** Resolves the new version, or rejects `conflict` when a condition fails. */
+  saveRecord(id: string, value: V, options: SaveRecordOptions): Promise<string>;
+  /** Resolves whether a record was deleted; rejects `conflict` when `ifVersion` names another version. */
+  deleteRecord(id: string, options?: DeleteRecordOptions): Promise<boolean>;
+}
+
+export function isRecordStore(store: SessionStore): store is RecordStore {
+  const s = store as Partial<RecordStore>;
+  return typeof s.loadRecord === 'function' && typeof s.saveRecord === 'function' && typeof s.deleteRecord === 'function';
+}

@@ -1,0 +1,128 @@
+/**
+ * Input checks shared by every store. Bad input is refused with `invalid_input` before anything
+ * is written, so a caller's mistake never half-writes or silently alters a session.
+ *
+ * Decisions (tested by the compliance suite):
+ * - ids: 1..512 characters of visible ASCII (0x21-0x7E), the MCP rule for session ids; this also
+ *   keeps ids safe as Redis keys and SQL text without escaping surprises.
+ * - TTLs: finite and > 0 (the Anubis callback takes a pos_integer); fractions round UP to the next
+ *   millisecond, never down, so a tiny TTL never becomes "already expired"; at most ~100 years.
+ * - states: plain JSON objects only. `undefined`, functions, symbols, BigInt, NaN/Infinity, cycles,
+ *   class instances (Date, Map, Buffer...) and symbol keys are refused rather than silently dropped
+ *   or altered by JSON.stringify. Depth is bounded to keep hostile input from exhausting the stack.
+ */
+import { InvalidInputError, PayloadTooLargeError } from './errors.js';
+import type { SessionState } from './store.js';
+
+export const MAX_ID_LENGTH = 512;
+export const MAX_TTL_MS = 100 * 365 * 24 * 3600 * 1000;
+export const MAX_STATE_DEPTH = 64;
+
+export function assertSessionId(id: unknown): asserts id is string {
+  if (typeof id !== 'string') throw new InvalidInputError('session id must be a string');
+  if (id.length === 0) throw new InvalidInputError('session id must not be empty');
+  if (id.length > MAX_ID_LENGTH) throw new InvalidInputError(`session id is longer than ${MAX_ID_LENGTH} characters`);
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) throw new InvalidInputError('session id must be visible ASCII (0x21-0x7E)');
+  }
+}
+
+/** Validates a TTL and returns it as whole milliseconds, rounded up. */
+export function normalizeTtl(ttlMs: unknown): number {
+  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs)) throw new InvalidInputError('ttlMs must be a finite number');
+  if (ttlMs <= 0) throw new InvalidInputError('ttlMs must be greater than 0');
+  if (ttlMs > MAX_TTL_MS) throw new InvalidInputError(`ttlMs must be at most ${MAX_TTL_MS}`);
+  return Math.ceil(ttlMs);
+}
+
+export function assertExpiresAt(expiresAt: unknown): asserts expiresAt is number {
+  if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) {
+    throw new InvalidInputError('expiresAt must be a finite number of epoch milliseconds');
+  }
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function checkValue(value: unknown, path: string, depth: number, seen: Set<object>): void {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) throw new InvalidInputError(`${path} is ${value}, which JSON cannot hold`);
+      return;
+    case 'object': {
+      if (value === null) return;
+      if (depth > MAX_STATE_DEPTH) throw new InvalidInputError(`${path} nests deeper than ${MAX_STATE_DEPTH} levels`);
+      if (seen.has(value)) throw new InvalidInputError(`${path} is a cycle`);
+      seen.add(value);
+      if (Array.isArray(value)) {
+        if (Object.getPrototypeOf(value) !== Array.prototype) throw new InvalidInputError(`${path} is not a plain array`);
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value)) throw new InvalidInputError(`${path}[${i}] is a hole, which JSON cannot hold`);
+          checkValue(value[i], `${path}[${i}]`, depth + 1, seen);
+        }
+      } else {
+        checkObject(value, path, depth, seen);
+      }
+      seen.delete(value);
+      return;
+    }
+    default:
+      // undefined, function, symbol, bigint
+      throw new InvalidInputError(`${path} is ${typeof value}, which is not JSON`);
+  }
+}
+
+function checkObject(value: object, path: string, depth: number, seen: Set<object>): void {
+  if (!isPlainObject(value)) throw new InvalidInputError(`${path} is not a plain object`);
+  if (Object.getOwnPropertySymbols(value).length > 0) throw new InvalidInputError(`${path} has symbol keys`);
+  for (const key of Object.keys(value)) {
+    const desc = Object.getOwnPropertyDescriptor(value, key)!;
+    if (desc.get !== undefined || desc.set !== undefined) throw new InvalidInputError(`${path}.${key} is an accessor`);
+    checkValue(desc.value, `${path}.${key}`, depth + 1, seen);
+  }
+}
+
+/** Asserts `state` is a plain JSON object (see the decisions above). */
+export function assertState(state: unknown, what = 'state'): asserts state is SessionState {
+  if (!isPlainObject(state)) throw new InvalidInputError(`${what} must be a plain object`);
+  checkObject(state, what, 0, new Set());
+}
+
+/** Validates and serializes a state; enforces `maxBytes` (UTF-8 length) when given. */
+export function serializeState(state: unknown, maxBytes?: number, what = 'state'): string {
+  assertState(state, what);
+  const json = JSON.stringify(state);
+  if (maxBytes !== undefined && json.length > maxBytes / 3) {
+    // Only measure exactly when the string could be over the bound (UTF-8 is at most 3 bytes per UTF-16 unit).
+    const size = utf8Length(json);
+    if (size > maxBytes) throw new PayloadTooLargeError(size, maxBytes, what);
+  }
+  return json;
+}
+
+export function utf8Length(s: string): number {
+  const B = (globalThis as { Buffer?: { byteLength(s: string): number } }).Buffer;
+  return B ? B.byteLength(s) : new TextEncoder().encode(s).length;
+}
+
+/**
+ * Shallow merge for `update`. Spread defines own data properties, so a `__proto__` key in
+ * `partial` becomes a plain key and never reaches a prototype (prototype pollution).
+ */
+export function mergeState(current: SessionState, partial: SessionState): SessionState {
+  return { ...current, ...partial };
+}
+
+/** Page size for `listActive`: default 100, bounded to 1..1000. */
+export function normalizeLimit(limit: unknown): number {
+  if (limit === undefined) return 100;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) throw new InvalidInputError('limit must be a positive integer');
+  return Math.min(limit, 1000);
+}

@@ -1,0 +1,11 @@
+/**
+ * Version tokens for the record-level compare-and-swap: 128 random bits, base64url.
+ * Random rather than a counter so a delete + re-create can never reissue a version an old
+ * writer still holds (the ABA problem), even across processes and restarts.
+ */
+import { base64urlEncode } from '../crypto/bytes.js';
+import { type RandomSource, secureRandom } from '../crypto/random.js';
+
+export function newVersion(random: RandomSource = secureRandom): string {
+  return base64urlEncode(random(16));
+}

@@ -1,0 +1,19 @@
+/**
+ * node:crypto when the runtime has it, reached without a static import so the same bundle loads
+ * on edge runtimes and browsers (which then use the pure-JS @noble engines instead).
+ * `process.getBuiltinModule` exists from Node 20.16; Deno and Bun provide it as well.
+ */
+import type * as NodeCrypto from 'node:crypto';
+
+type ProcessWithBuiltins = { getBuiltinModule?: (id: string) => unknown };
+
+function loadNodeCrypto(): typeof NodeCrypto | undefined {
+  const proc = (globalThis as { process?: ProcessWithBuiltins }).process;
+  try {
+    return proc?.getBuiltinModule?.('node:crypto') as typeof NodeCrypto | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const nodeCrypto: typeof NodeCrypto | undefined = loadNodeCrypto();

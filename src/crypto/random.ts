@@ -1,0 +1,35 @@
+/**
+ * Randomness. Drawing from the CSPRNG costs a few microseconds per call on Node, so small draws
+ * (nonces, version tokens, session ids) come out of a pooled buffer refilled 4 KiB at a time.
+ * The pool is module-private and every slice is copied out and never handed out twice.
+ */
+
+/** Source of cryptographically secure random bytes; injectable so tests can be deterministic. */
+export type RandomSource = (length: number) => Uint8Array;
+
+const POOL_SIZE = 4096;
+const MAX_CHUNK = 65536; // getRandomValues' own per-call limit
+let pool: Uint8Array = new Uint8Array(0);
+let offset = 0;
+
+function fill(target: Uint8Array): Uint8Array {
+  for (let i = 0; i < target.length; i += MAX_CHUNK) {
+    globalThis.crypto.getRandomValues(target.subarray(i, Math.min(target.length, i + MAX_CHUNK)));
+  }
+  return target;
+}
+
+/** The default `RandomSource`: the platform CSPRNG (Web Crypto), pooled for small draws. */
+export const secureRandom: RandomSource = (length) => {
+  if (!Number.isInteger(length) || length < 0) throw new RangeError(`random length must be a non-negative integer, got ${length}`);
+  if (length > 256) return fill(new Uint8Array(length));
+  if (offset + length > pool.length) {
+    pool = fill(new Uint8Array(POOL_SIZE));
+    offset = 0;
+  }
+  const out = pool.slice(offset, offset + length);
+  // Wipe what was handed out so the pool never holds a copy of a secret already in use.
+  pool.fill(0, offset, offset + length);
+  offset += length;
+  return out;
+};
