@@ -21,3 +21,5 @@ export { MAX_ID_LENGTH, MAX_TTL_MS, assertSessionId, assertState, normalizeTtl }
 export { newVersion } from './contract/version.js';
 export { MemoryStore, type MemoryStoreOptions } from './backends/memory.js';
 export type { RandomSource } from './crypto/random.js';
+export { type AdaptOptions, adaptSessionStoreSingleProcess } from './contract/adapt.js';
+export { isPlainObject, normalizeLimit } from './contract/validate.js';

@@ -62,6 +62,11 @@ export abstract class VersionedStore<V extends RecordValue = RecordValue> implem
     if (this.closed) throw new BackendUnavailableError('store is closed');
   }
 
+  /** Connects / prepares; idempotent. Subclasses override when they have work to do. */
+  async start(): Promise<void> {
+    this.assertOpen();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
