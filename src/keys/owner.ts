@@ -1,0 +1,47 @@
+/**
+ * Keyed hashes of who owns a session. The owner (subject, optional client id and fingerprint) is
+ * never stored or put in a token in clear: only HMAC-SHA256 under a `hash`-purpose key, so a
+ * database or token leak does not reveal who the sessions belong to, and an attacker without the
+ * key cannot compute the hash of a victim to forge ownership.
+ * Inputs are domain-separated and length-unambiguous (a JSON array), so no two owners share bytes.
+ */
+import { InvalidInputError } from '../contract/errors.js';
+import { utf8Encode } from '../crypto/bytes.js';
+import { hmacSha256 } from '../crypto/hmac.js';
+
+export interface Owner {
+  /** The authenticated principal (e.g. the OAuth `sub`). */
+  subject: string;
+  /** The OAuth client the principal uses, when sessions must not cross clients. */
+  clientId?: string;
+  /** Anything else the session is bound to (e.g. a device key thumbprint). */
+  fingerprint?: string;
+}
+
+const MAX_FIELD = 1024;
+
+function field(value: unknown, name: string, required: boolean): string | null {
+  if (value === undefined && !required) return null;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_FIELD) {
+    throw new InvalidInputError(`owner.${name} must be a non-empty string of at most ${MAX_FIELD} characters`);
+  }
+  return value;
+}
+
+/** The canonical bytes of an owner; throws `invalid_input` for a malformed one. */
+export function ownerBytes(owner: Owner): Uint8Array {
+  if (owner === null || typeof owner !== 'object') throw new InvalidInputError('owner must be an object with a subject');
+  const parts = [field(owner.subject, 'subject', true), field(owner.clientId, 'clientId', false), field(owner.fingerprint, 'fingerprint', false)];
+  return utf8Encode(`sss/owner/v1\u0000${JSON.stringify(parts)}`);
+}
+
+/** HMAC of the owner under a hash key (32 bytes). */
+export function ownerHash(key: Uint8Array, owner: Owner): Uint8Array {
+  return hmacSha256(key, ownerBytes(owner));
+}
+
+/** HMAC of a subject alone, for per-subject revocation marks. */
+export function subjectHash(key: Uint8Array, subject: string): Uint8Array {
+  field(subject, 'subject', true);
+  return hmacSha256(key, utf8Encode(`sss/subject/v1\u0000${subject}`));
+}

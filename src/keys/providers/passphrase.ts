@@ -1,0 +1,101 @@
+/**
+ * The passphrase key-encryption provider: KEK = scrypt(passphrase, salt), then AES-256-GCM over
+ * the keyset with a random 96-bit nonce and the caller's AAD. The blob records the scrypt
+ * parameters, salt, nonce and ciphertext, so the passphrase alone opens it.
+ *
+ * Costs: default logN 17, r 8, p 1 (128 MiB, roughly 0.3 s natively): each guess at the passphrase
+ * costs an attacker holding the file as much. The derived KEK is cached per salt in memory, so the
+ * read-modify-write of a rotation pays for scrypt once, not twice.
+ */
+import { IntegrityError } from '../../contract/errors.js';
+import { base64urlDecode, base64urlEncode, utf8Encode } from '../../crypto/bytes.js';
+import { getAead } from '../../crypto/aead/index.js';
+import { type RandomSource, secureRandom } from '../../crypto/random.js';
+import { type ScryptParams, scryptDerive } from '../../crypto/scrypt.js';
+import type { KeyEncryptionProvider, WrappedBlob } from './types.js';
+
+export interface PassphraseProviderOptions {
+  /** log2 of scrypt's N for new wraps; default 17, at least 15 unless `unsafeLowCost`. */
+  logN?: number;
+  /** scrypt block size; default 8. */
+  r?: number;
+  /** scrypt parallelism; default 1. */
+  p?: number;
+  /** Allows logN down to 10. For tests only: a low cost makes a stolen file cheap to brute-force. */
+  unsafeLowCost?: boolean;
+  random?: RandomSource;
+}
+
+/** Bounds on parameters read from a file: a hostile file must not make us allocate gigabytes. */
+const LIMITS = { logN: [10, 22], r: [1, 32], p: [1, 16] } as const;
+const NAME = 'passphrase-scrypt';
+
+function inRange(x: unknown, [lo, hi]: readonly [number, number]): x is number {
+  return typeof x === 'number' && Number.isInteger(x) && x >= lo && x <= hi;
+}
+
+function blobAad(aad: Uint8Array, params: Omit<ScryptParams, 'dkLen'>, salt: string): Uint8Array {
+  // The parameters are authenticated too: a file edited to a lower cost no longer opens.
+  const header = utf8Encode(JSON.stringify([NAME, 'scrypt', params.logN, params.r, params.p, salt, 'aes-256-gcm']));
+  const out = new Uint8Array(aad.length + header.length);
+  out.set(aad, 0);
+  out.set(header, aad.length);
+  return out;
+}
+
+export function passphraseProvider(passphrase: string | Uint8Array, options: PassphraseProviderOptions = {}): KeyEncryptionProvider {
+  const secret = typeof passphrase === 'string' ? utf8Encode(passphrase) : passphrase.slice();
+  if (secret.length < 8) throw new RangeError('passphrase must be at least 8 bytes (prefer a long random one)');
+  const logN = options.logN ?? 17;
+  const r = options.r ?? 8;
+  const p = options.p ?? 1;
+  if (!inRange(logN, [options.unsafeLowCost === true ? 10 : 15, 22])) throw new RangeError(`logN must be an integer in ${options.unsafeLowCost === true ? 10 : 15}..22`);
+  if (!inRange(r, LIMITS.r)) throw new RangeError('r must be an integer in 1..32');
+  if (!inRange(p, LIMITS.p)) throw new RangeError('p must be an integer in 1..16');
+  const random = options.random ?? secureRandom;
+  const aead = getAead('aes-256-gcm');
+  const cache = new Map<string, Promise<Uint8Array>>();
+  let lastSalt: string | undefined;
+
+  const derive = (salt: string, params: Omit<ScryptParams, 'dkLen'>): Promise<Uint8Array> => {
+    const id = `${params.logN}.${params.r}.${params.p}.${salt}`;
+    let kek = cache.get(id);
+    if (kek === undefined) {
+      kek = scryptDerive(secret, base64urlDecode(salt)!, { ...params, dkLen: 32 });
+      kek.catch(() => cache.delete(id));
+      if (cache.size >= 4) cache.delete(cache.keys().next().value!);
+      cache.set(id, kek);
+    }
+    return kek;
+  };
+
+  return {
+    name: NAME,
+    async wrap(plaintext, aad) {
+      // Reusing the salt of the last wrap/unwrap with our own parameters saves a scrypt run; every
+      // wrap still draws a fresh random nonce, so (KEK, nonce) never repeats in practice.
+      const salt = lastSalt !== undefined && cache.has(`${logN}.${r}.${p}.${lastSalt}`) ? lastSalt : base64urlEncode(random(16));
+      const kek = await derive(salt, { logN, r, p });
+      lastSalt = salt;
+      const nonce = random(12);
+      const out = new Uint8Array(plaintext.length + 16);
+      aead.seal(kek, nonce, plaintext, blobAad(aad, { logN, r, p }, salt), out, 0);
+      return { kdf: 'scrypt', logN, r, p, salt, alg: 'aes-256-gcm', nonce: base64urlEncode(nonce), ciphertext: base64urlEncode(out) } satisfies WrappedBlob;
+    },
+    async unwrap(blob, aad) {
+      const { kdf, logN: n, r: rr, p: pp, salt, alg, nonce, ciphertext } = blob;
+      if (kdf !== 'scrypt' || alg !== 'aes-256-gcm' || !inRange(n, LIMITS.logN) || !inRange(rr, LIMITS.r) || !inRange(pp, LIMITS.p)) throw new IntegrityError();
+      if (typeof salt !== 'string' || typeof nonce !== 'string' || typeof ciphertext !== 'string') throw new IntegrityError();
+      const saltBytes = base64urlDecode(salt);
+      const nonceBytes = base64urlDecode(nonce);
+      const sealed = base64urlDecode(ciphertext);
+      if (saltBytes === undefined || saltBytes.length < 16 || nonceBytes?.length !== 12 || sealed === undefined) throw new IntegrityError();
+      const params = { logN: n, r: rr, p: pp };
+      const kek = await derive(salt, params);
+      const plain = aead.open(kek, nonceBytes, sealed, blobAad(aad, params, salt));
+      if (plain === undefined) throw new IntegrityError();
+      if (n === logN && rr === r && pp === p) lastSalt = salt;
+      return plain;
+    },
+  };
+}

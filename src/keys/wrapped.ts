@@ -1,0 +1,98 @@
+/**
+ * The text of a keyset at rest (file or environment variable). Two shapes:
+ *
+ * - wrapped (the default): `{ "format": "sealed-session-store.keyset", "version": 1,
+ *   "provider": "<name>", "wrapped": { ...provider blob } }` - the JWK Set encrypted by a
+ *   key-encryption provider, with AAD `"sealed-session-store.keyset/v1/<provider>"`;
+ * - cleartext: a plain JWK Set `{ "keys": [...] }`, accepted only with `insecureCleartext: true`.
+ *
+ * Why refuse cleartext by default: whoever can replace a keyset file could otherwise slip in
+ * keys they know, and every session sealed afterwards would be readable to them.
+ */
+import { IntegrityError, KeyStateError } from '../contract/errors.js';
+import { utf8Decode, utf8Encode } from '../crypto/bytes.js';
+import type { KeysetJwks } from './jwks.js';
+import type { KeyEncryptionProvider, WrappedBlob } from './providers/types.js';
+
+export const WRAPPED_FORMAT = 'sealed-session-store.keyset';
+export const WRAPPED_VERSION = 1;
+/** Largest keyset text we read; a bound against hostile or runaway files. */
+export const MAX_KEYSET_TEXT_BYTES = 1024 * 1024;
+
+export interface WrappedKeysetDocument {
+  format: typeof WRAPPED_FORMAT;
+  version: typeof WRAPPED_VERSION;
+  provider: string;
+  wrapped: WrappedBlob;
+}
+
+/** How a keyset at rest is protected. Exactly one of `provider` / `insecureCleartext` is needed to write; either opens what it names. */
+export interface KeysetProtection {
+  /** Wraps (encrypts) the keyset under a key-encryption key. */
+  provider?: KeyEncryptionProvider;
+  /** Reads and writes the keyset as a CLEARTEXT JWK Set. Only for tests and local development. */
+  insecureCleartext?: boolean;
+}
+
+const PROVIDER_NAME = /^[a-z0-9-]{1,64}$/;
+
+function aadFor(provider: string): Uint8Array {
+  return utf8Encode(`${WRAPPED_FORMAT}/v${WRAPPED_VERSION}/${provider}`);
+}
+
+export function assertProtection(p: KeysetProtection): void {
+  if (p.provider === undefined && p.insecureCleartext !== true) {
+    throw new KeyStateError('a keyset at rest needs a key-encryption `provider` (e.g. passphraseProvider(...)), or `insecureCleartext: true` to accept a cleartext keyset');
+  }
+  if (p.provider !== undefined && !PROVIDER_NAME.test(p.provider.name)) throw new KeyStateError(`provider name must match ${PROVIDER_NAME}`);
+}
+
+export async function wrapKeyset(jwks: KeysetJwks, provider: KeyEncryptionProvider): Promise<WrappedKeysetDocument> {
+  const wrapped = await provider.wrap(utf8Encode(JSON.stringify(jwks)), aadFor(provider.name));
+  return { format: WRAPPED_FORMAT, version: WRAPPED_VERSION, provider: provider.name, wrapped };
+}
+
+export async function unwrapKeyset(doc: WrappedKeysetDocument, provider: KeyEncryptionProvider): Promise<KeysetJwks> {
+  const plain = await provider.unwrap(doc.wrapped, aadFor(provider.name));
+  const text = utf8Decode(plain);
+  try {
+    return JSON.parse(text!) as KeysetJwks;
+  } catch {
+    throw new IntegrityError();
+  }
+}
+
+/** Serializes a keyset for storage, wrapped when a provider is given. */
+export async function encodeKeyset(jwks: KeysetJwks, protection: KeysetProtection): Promise<string> {
+  assertProtection(protection);
+  const doc = protection.provider !== undefined ? await wrapKeyset(jwks, protection.provider) : jwks;
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/** Parses stored keyset text into a cleartext JWK Set (not yet validated: see `parseJwks`). */
+export async function decodeKeyset(text: string, protection: KeysetProtection, where: string): Promise<KeysetJwks> {
+  assertProtection(protection);
+  if (text.length > MAX_KEYSET_TEXT_BYTES) throw new KeyStateError(`${where} is larger than ${MAX_KEYSET_TEXT_BYTES} bytes`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new KeyStateError(`${where} is not JSON`);
+  }
+  if (doc === null || typeof doc !== 'object') throw new KeyStateError(`${where} is not a keyset`);
+  const d = doc as Partial<WrappedKeysetDocument> & { keys?: unknown };
+  if (d.format === WRAPPED_FORMAT) {
+    if (d.version !== WRAPPED_VERSION) throw new KeyStateError(`${where} has keyset format version ${String(d.version)}; this release reads ${WRAPPED_VERSION}`);
+    if (typeof d.provider !== 'string' || d.wrapped === null || typeof d.wrapped !== 'object') throw new KeyStateError(`${where} is a malformed wrapped keyset`);
+    if (protection.provider === undefined) throw new KeyStateError(`${where} is wrapped by provider "${d.provider}"; pass that provider to open it`);
+    if (protection.provider.name !== d.provider) throw new KeyStateError(`${where} is wrapped by provider "${d.provider}", not "${protection.provider.name}"`);
+    return unwrapKeyset(d as WrappedKeysetDocument, protection.provider);
+  }
+  if (Array.isArray(d.keys)) {
+    if (protection.insecureCleartext !== true) {
+      throw new KeyStateError(`${where} holds a CLEARTEXT keyset; pass insecureCleartext: true to accept it (tests and local development only)`);
+    }
+    return d as KeysetJwks;
+  }
+  throw new KeyStateError(`${where} is neither a wrapped keyset nor a JWK Set`);
+}
