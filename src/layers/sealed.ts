@@ -1,0 +1,58 @@
+/**
+ * The one shape the security layers keep in a record: `{ meta, data }`. `data` is the user's state;
+ * `meta` is what the layers need, sealed together with it by the encrypting layer, so an attacker
+ * who can write to the database cannot move a deadline or an owner without breaking the seal, and
+ * no user key can ever collide with metadata (`update(partial)` merges into `data` only).
+ */
+import { IntegrityError } from '../contract/errors.js';
+import type { JsonValue, SessionState } from '../contract/store.js';
+import { isPlainObject } from '../contract/validate.js';
+
+export const SEALED_FORMAT = 1;
+
+export interface SessionMeta {
+  /** Shape version. */
+  v: number;
+  /** Epoch ms the session was created; kept by re-saves; revocation compares against it. */
+  createdAt: number;
+  /** Idle expiry (epoch ms), never past `absoluteAt`. */
+  expiresAt: number;
+  /** Absolute deadline (epoch ms): nothing moves it. */
+  absoluteAt: number;
+  /** The idle window this session renews by. */
+  ttlMs: number;
+  /** base64url HMAC of the owner (ownership layer). */
+  owner?: string;
+  /** Subject hash, the key of this owner's revocation mark. */
+  subject?: string;
+  /** Kid of the `hash` key behind `owner` and `subject`. */
+  ownerKid?: string;
+}
+
+export interface Sealed {
+  meta: SessionMeta;
+  data: SessionState;
+}
+
+const NUMERIC: Array<keyof SessionMeta> = ['v', 'createdAt', 'expiresAt', 'absoluteAt', 'ttlMs'];
+const OPTIONAL_STRINGS: Array<keyof SessionMeta> = ['owner', 'subject', 'ownerKid'];
+
+/** True when `value` has the sealed shape (checked field by field; anything else is not ours). */
+export function isSealed(value: unknown): value is Sealed {
+  if (!isPlainObject(value) || !isPlainObject(value.meta) || !isPlainObject(value.data)) return false;
+  const meta = value.meta;
+  for (const k of NUMERIC) if (typeof meta[k] !== 'number' || !Number.isFinite(meta[k])) return false;
+  for (const k of OPTIONAL_STRINGS) if (meta[k] !== undefined && typeof meta[k] !== 'string') return false;
+  return meta.v === SEALED_FORMAT;
+}
+
+/** The sealed shape of a record, or one `integrity` error: a record that opened but is not ours. */
+export function asSealed(value: unknown): Sealed {
+  if (!isSealed(value)) throw new IntegrityError();
+  return value;
+}
+
+/** The shape as a JSON state (what the encrypting layer seals). */
+export function toState(sealed: Sealed): SessionState {
+  return sealed as unknown as { [key: string]: JsonValue };
+}

@@ -1,0 +1,116 @@
+/**
+ * Session tokens: a compact JWS (HS256 under the `sign` key) binding a session id to its owner.
+ *
+ *   header  { alg: "HS256", typ: "sss-session+jwt", kid }
+ *   claims  { sid, oh, ohk, iat, exp }
+ *     sid  the session id
+ *     oh   base64url HMAC-SHA256 of the owner under the `hash` key `ohk` (never the owner in clear)
+ *     iat  issue time, exp = the session's absolute deadline (NumericDate seconds)
+ *
+ * `issue` is synchronous because the MCP SDK's session-id generator is. `verify` is the fast path
+ * run on every request: a shape check, one HMAC for the signature and one for the owner hash, no
+ * jose (about 20x slower here); jose is the interoperability oracle in the tests.
+ */
+import { ExpiredError, InvalidTokenError, OwnerMismatchError, isSessionStoreError } from '../contract/errors.js';
+import { assertSessionId } from '../contract/validate.js';
+import { base64urlDecode, base64urlEncode } from '../crypto/bytes.js';
+import { constantTimeEqual } from '../crypto/compare.js';
+import type { Keyring } from '../keys/keyring.js';
+import { type Owner, ownerHash } from '../keys/owner.js';
+import { encodeHeader, signCompact, verifyCompact } from './jws.js';
+
+export const TOKEN_TYP = 'sss-session+jwt';
+/** The most clock skew we ever tolerate between issuer and verifier. */
+export const MAX_CLOCK_TOLERANCE_MS = 60_000;
+
+export interface SessionTokensOptions {
+  now?: () => number;
+  /** Allowed skew for `exp` / `iat`; default 5 s, at most 60 s. */
+  clockToleranceMs?: number;
+  /** Token lifetime when `issue` is given no `expiresAt`; default 12 h (the default absolute session lifetime). */
+  defaultLifetimeMs?: number;
+}
+
+export interface VerifiedToken {
+  sessionId: string;
+  /** Epoch ms of the token's `exp`. */
+  expiresAt: number;
+  /** The signing key id. */
+  kid: string;
+}
+
+export class SessionTokens {
+  private readonly now: () => number;
+  private readonly toleranceMs: number;
+  private readonly defaultLifetimeMs: number;
+  private readonly headers = new Map<string, string>();
+
+  constructor(
+    private readonly keyring: Keyring,
+    options: SessionTokensOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    const tolerance = options.clockToleranceMs ?? 5_000;
+    if (!(tolerance >= 0 && tolerance <= MAX_CLOCK_TOLERANCE_MS)) throw new RangeError(`clockToleranceMs must be within 0..${MAX_CLOCK_TOLERANCE_MS}`);
+    this.toleranceMs = tolerance;
+    this.defaultLifetimeMs = options.defaultLifetimeMs ?? 12 * 60 * 60 * 1000;
+  }
+
+  /** Signs a token for `sessionId` bound to `owner`, valid until `expiresAt` (epoch ms). Synchronous. */
+  issue(sessionId: string, owner: Owner, options: { expiresAt?: number } = {}): string {
+    assertSessionId(sessionId);
+    const sign = this.keyring.primary('sign');
+    const hash = this.keyring.primary('hash');
+    const now = this.now();
+    let header = this.headers.get(sign.kid);
+    if (header === undefined) {
+      header = encodeHeader(TOKEN_TYP, sign.kid);
+      this.headers.set(sign.kid, header);
+    }
+    const claims = {
+      sid: sessionId,
+      oh: base64urlEncode(ownerHash(hash.key, owner)),
+      ohk: hash.kid,
+      iat: Math.floor(now / 1000),
+      // Rounded down: a token never outlives the session it stands for.
+      exp: Math.floor((options.expiresAt ?? now + this.defaultLifetimeMs) / 1000),
+    };
+    return signCompact(header, claims, sign.key);
+  }
+
+  /**
+   * Verifies signature, header, claims, expiry and owner. Rejects (throws) `invalid_token`,
+   * `expired` or `owner_mismatch`. The owner is checked last and in constant time.
+   */
+  verify(token: unknown, owner: Owner): VerifiedToken {
+    const { header, payload } = verifyCompact(token, { typ: TOKEN_TYP, key: (kid) => this.keyring.keyFor('sign', kid) });
+    const { sid, oh, ohk, iat, exp } = payload;
+    if (
+      typeof sid !== 'string' ||
+      typeof oh !== 'string' ||
+      typeof ohk !== 'string' ||
+      !Number.isSafeInteger(iat) ||
+      !Number.isSafeInteger(exp)
+    ) {
+      throw new InvalidTokenError('token claims are malformed');
+    }
+    try {
+      assertSessionId(sid);
+    } catch {
+      throw new InvalidTokenError('token session id is malformed');
+    }
+    const now = this.now();
+    if ((iat as number) * 1000 > now + this.toleranceMs) throw new InvalidTokenError('token issued in the future');
+    if ((exp as number) * 1000 <= now - this.toleranceMs) throw new ExpiredError('token expired');
+    const claimed = base64urlDecode(oh);
+    let key: Uint8Array;
+    try {
+      key = this.keyring.keyFor('hash', ohk);
+    } catch (err) {
+      if (isSessionStoreError(err)) throw new InvalidTokenError('token owner hash key is not usable');
+      throw err;
+    }
+    if (claimed === undefined || !constantTimeEqual(ownerHash(key, owner), claimed)) throw new OwnerMismatchError();
+    return { sessionId: sid, expiresAt: (exp as number) * 1000, kid: header.kid };
+  }
+}
