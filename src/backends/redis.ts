@@ -108,6 +108,9 @@ interface Connection {
   once(event: 'ready' | 'end', listener: () => void): unknown;
   removeListener(event: 'ready' | 'end', listener: () => void): unknown;
   connect(): Promise<void>;
+  /** The socket of a standalone client (a Cluster has none). */
+  stream?: { writable?: boolean } | undefined;
+  manuallyClosing?: boolean;
 }
 
 interface ScanNode {
@@ -501,8 +504,13 @@ export class RedisStore extends BackendStore {
    * certainly `failed`, never `unknown` (ioredis' offline queue would otherwise blur the two).
    */
   private async whenReady(conn: Connection, deadline: number): Promise<void> {
-    if (conn.status === 'ready') return;
-    if (conn.status === 'end') throw new NotSent('the client connection is closed (status end)');
+    // 'ready' with a socket that can no longer write (the server just closed it, the 'close' event
+    // is still to come) would put the command in ioredis' offline queue: wait as if not ready.
+    // `manuallyClosing` is ioredis' own (untyped) flag between `quit()` and the socket's close: the
+    // application is shutting this client down, so fail now, certainly unsent. Should ioredis rename
+    // it, such a command would be reported `unknown`: conservative, never wrong.
+    if (conn.status === 'end' || conn.manuallyClosing === true) throw new NotSent('the client connection is closed');
+    if (conn.status === 'ready' && conn.stream?.writable !== false) return;
     let wait = this.readyWaits.get(conn);
     if (wait === undefined) {
       wait = new Promise<void>((resolve, reject) => {
@@ -512,7 +520,7 @@ export class RedisStore extends BackendStore {
         };
         const onEnd = () => {
           conn.removeListener('ready', onReady);
-          reject(new NotSent('the client connection is closed (status end)'));
+          reject(new NotSent('the client connection is closed'));
         };
         conn.once('ready', onReady);
         conn.once('end', onEnd);
