@@ -1,0 +1,139 @@
+/**
+ * PgliteStore: the PostgreSQL backend's SQL (./sql.ts, shared, not copied) on PGlite, an
+ * embedded WASM PostgreSQL with a data directory (`sealed-session-store/pglite`). One machine
+ * keeps its sessions across restarts with no server to run.
+ *
+ * PGlite is one connection inside one process, so:
+ * - every operation is already a single statement (nothing to interleave on the one connection);
+ * - `PgliteStore.open({ dataDir })` takes a pid lock file in `dataDir` first, and a second opener
+ *   (another process, or a second open in this one) is refused with `DataDirLockedError`;
+ * - `@electric-sql/pglite` (optional peer dependency) is imported lazily inside `open()`, so
+ *   importing the package core never loads it.
+ *
+ * Layout of `dataDir`: `pgdata/` (PGlite's database files) and `sealed-session-store.lock`.
+ * The lock lives beside, not inside, PGlite's directory, because PostgreSQL's initdb refuses a
+ * non-empty directory.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { PGliteInterface, PGliteOptions } from '@electric-sql/pglite';
+import { BackendUnavailableError, InvalidInputError } from '../contract/errors.js';
+import { acquireLock, type LockHandle } from './lockfile.js';
+import { mapSqlState, SqlBackendStore, type SqlIntent, type SqlResult, type SqlStatement, type SqlStoreOptions } from './sql.js';
+
+export { DEFAULT_TABLE, parseTableName, postgresSchema, SCHEMA_VERSION } from './sql.js';
+export { DataDirLockedError } from './lockfile.js';
+
+export const LOCK_FILE = 'sealed-session-store.lock';
+export const PGDATA_DIR = 'pgdata';
+
+/** The part of a PGlite instance this store uses. */
+export type PgliteDatabase = Pick<PGliteInterface, 'query' | 'transaction' | 'close' | 'closed'>;
+
+export interface PgliteStoreOptions extends SqlStoreOptions {
+  /** An open PGlite instance. Not closed by `close()`: whoever opened it owns it. */
+  db: PgliteDatabase;
+}
+
+export interface PgliteOpenOptions extends SqlStoreOptions {
+  /** Directory for this store's database (created if missing). */
+  dataDir: string;
+  /** Run `migrate()` once opened. Default false: schema changes stay an explicit decision. */
+  migrate?: boolean;
+  /** Extra options for `PGlite.create` (not `dataDir`). */
+  pglite?: Omit<PGliteOptions, 'dataDir'>;
+}
+
+interface Owned {
+  lock: LockHandle;
+}
+
+export class PgliteStore extends SqlBackendStore {
+  /** The PGlite instance: share it with more stores (`new PgliteStore({ db: store.db, table })`). */
+  readonly db: PgliteDatabase;
+  private owned: Owned | undefined;
+
+  constructor(options: PgliteStoreOptions) {
+    super(options);
+    if (options.db === undefined || typeof options.db.query !== 'function') {
+      throw new InvalidInputError('PgliteStore needs a PGlite instance: new PgliteStore({ db }) or PgliteStore.open({ dataDir })');
+    }
+    this.db = options.db;
+  }
+
+  /**
+   * Locks `dataDir`, starts PGlite on it (seconds: reuse the store, or share its `db`), and
+   * returns a store that owns both: `close()` closes the instance and releases the lock.
+   * Rejects `DataDirLockedError` when another live process holds the directory.
+   */
+  static async open(options: PgliteOpenOptions): Promise<PgliteStore> {
+    if (typeof options.dataDir !== 'string' || options.dataDir === '') throw new InvalidInputError('dataDir must be a directory path');
+    const dir = resolve(options.dataDir);
+    await mkdir(dir, { recursive: true });
+    const lock = await acquireLock(join(dir, LOCK_FILE));
+    let db: PgliteDatabase | undefined;
+    try {
+      let mod: typeof import('@electric-sql/pglite');
+      try {
+        mod = await import('@electric-sql/pglite');
+      } catch (err) {
+        throw new BackendUnavailableError('PgliteStore needs the optional peer dependency @electric-sql/pglite: npm install @electric-sql/pglite', {
+          cause: err,
+        });
+      }
+      try {
+        db = await mod.PGlite.create(join(dir, PGDATA_DIR), options.pglite ?? {});
+      } catch (err) {
+        throw new BackendUnavailableError(`PGlite could not open ${join(dir, PGDATA_DIR)}`, { cause: err });
+      }
+      const store = new PgliteStore({ ...options, db });
+      store.owned = { lock };
+      if (options.migrate === true) await store.migrate();
+      return store;
+    } catch (err) {
+      await db?.close().catch(() => {});
+      await lock.release();
+      throw err;
+    }
+  }
+
+  protected async execute(statement: SqlStatement, intent: SqlIntent): Promise<SqlResult> {
+    const closed = this.db.closed;
+    try {
+      const res = await this.db.query<Record<string, unknown>>(statement.text, statement.values);
+      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+    } catch (err) {
+      const mapped = mapSqlState(err, intent, this.tableName);
+      if (mapped !== undefined) throw mapped.error;
+      // In-process: a closed instance refused before doing anything; any other fault mid-statement
+      // leaves a write's outcome unknown.
+      const outcome = closed || this.db.closed ? 'failed' : 'unknown';
+      throw new BackendUnavailableError(closed ? 'PGlite instance is closed' : 'PGlite failed', {
+        cause: err,
+        outcome: intent.write ? outcome : 'failed',
+        ...(intent.write && intent.version !== undefined ? { version: intent.version } : {}),
+      });
+    }
+  }
+
+  protected async executeMigration(statements: string[]): Promise<void> {
+    try {
+      await this.db.transaction(async (tx) => {
+        for (const sql of statements) await tx.exec(sql);
+      });
+    } catch (err) {
+      throw mapSqlState(err, { write: false }, this.tableName)?.error ?? new BackendUnavailableError('migration failed', { cause: err });
+    }
+  }
+
+  protected async release(): Promise<void> {
+    const owned = this.owned;
+    if (owned === undefined) return;
+    this.owned = undefined;
+    try {
+      await this.db.close();
+    } finally {
+      await owned.lock.release();
+    }
+  }
+}
