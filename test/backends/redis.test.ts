@@ -339,6 +339,42 @@ describe.skipIf(skip !== undefined)('RedisStore on a real server', () => {
       }
     });
 
+    it('a connection reset mid-write settles within the budget: success (resent once reconnected) or unknown, never torn', async () => {
+      const target = new URL(REDIS_URL);
+      const proxy = await startProxy(target.hostname, Number(target.port || 6379));
+      const client = new Redis({ host: '127.0.0.1', port: proxy.port, retryStrategy: () => 20 });
+      client.on('error', () => {});
+      const prefix = redisPrefix();
+      try {
+        const store = new RedisStore({ client, prefix, commandTimeoutMs: 1_000, retry: { maxAttempts: 2, backoffMs: 10 } });
+        await store.save('reset', { a: 1 });
+        proxy.freeze();
+        const started = Date.now();
+        const write = store.saveRecord('reset', { a: 2 }, { expiresAt: Date.now() + MINUTE }).then(
+          (version) => ({ version, err: undefined }),
+          (err: unknown) => ({ version: undefined, err: err as BackendUnavailableError }),
+        );
+        await new Promise((r) => setTimeout(r, 50)); // let the write reach the frozen proxy
+        proxy.reset(); // the connection dies with the write in flight
+        proxy.thaw();
+        const res = await write;
+        expect(Date.now() - started).toBeLessThan(2 * 1_000 + 500);
+        const rec = await store.loadRecord('reset');
+        console.info(`[redis] reset mid-write: ${res.err === undefined ? 'succeeded after reconnect' : `outcome ${res.err.outcome}`} in ${Date.now() - started} ms`);
+        if (res.err === undefined) {
+          expect(rec).toMatchObject({ value: { a: 2 }, version: res.version });
+        } else {
+          expect(res.err).toBeInstanceOf(BackendUnavailableError);
+          expect(res.err.outcome).toBe('unknown');
+          expect([{ a: 1 }, { a: 2 }]).toContainEqual(rec?.value);
+        }
+      } finally {
+        client.disconnect();
+        await proxy.close();
+        await deletePrefix(admin, prefix);
+      }
+    });
+
     it('close() leaves the injected client open, and refuses later calls', async () => {
       const client = redisClient();
       const store = new RedisStore({ client, prefix: redisPrefix() });
@@ -529,6 +565,12 @@ async function startProxy(host: string, port: number) {
     port: (server.address() as net.AddressInfo).port,
     freeze: () => {
       frozen = true;
+    },
+    /** Destroys every proxied connection (held requests are dropped): a connection reset. */
+    reset: () => {
+      held.splice(0);
+      for (const sock of sockets) sock.destroy();
+      sockets.clear();
     },
     thaw: () => {
       frozen = false;
