@@ -165,22 +165,22 @@ export class EncryptedStore extends VersionedStore<SessionState> {
 
   // ---------------------------------------------------------------- record level
 
+  // The record-level methods leave the closed check to the inner store, which is closed only after
+  // this layer's queued compare-and-swap loops have finished: `close()` lets in-flight updates land.
+
   async loadRecord(id: string): Promise<StoredRecord<SessionState> | undefined> {
-    this.assertOpen();
     assertSessionId(id);
     const rec = await this.inner.loadRecord(id);
     return rec === undefined ? undefined : this.openRecord(id, rec);
   }
 
   async saveRecord(id: string, value: SessionState, options: SaveRecordOptions): Promise<string> {
-    this.assertOpen();
     assertSessionId(id);
     assertState(value);
     return this.inner.saveRecord(id, this.seal(id, this.serialize(value)), options);
   }
 
   deleteRecord(id: string, options?: DeleteRecordOptions): Promise<boolean> {
-    this.assertOpen();
     return this.inner.deleteRecord(id, options);
   }
 
