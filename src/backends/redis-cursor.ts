@@ -14,8 +14,11 @@ import { MAX_ID_LENGTH, assertSessionId } from '../contract/validate.js';
 import { base64urlDecode, base64urlEncode, utf8Decode, utf8Encode } from '../crypto/bytes.js';
 
 const PREFIX = 'r1.';
-/** Most ids a cursor may carry over to the next page (a SCAN batch rarely overflows by more). */
-export const MAX_CARRIED_IDS = 1000;
+/**
+ * Most ids a cursor may carry to the next page. A SCAN batch holds about COUNT (at most 1000) times
+ * the hash table's load factor, which Redis keeps under 5 even while a fork defers rehashing.
+ */
+export const MAX_CARRIED_IDS = 5000;
 const MAX_NODE_NAME = 300;
 /** Bounds the work a forged cursor can cause before it is even parsed. */
 const MAX_CURSOR_LENGTH = Math.ceil(((MAX_CARRIED_IDS * (MAX_ID_LENGTH + 3) + MAX_NODE_NAME + 64) * 4) / 3) + PREFIX.length;

@@ -247,7 +247,8 @@ export class RedisStore extends BackendStore {
    * are de-duplicated within a page, but a repeat across pages is only possible in that case, so a
    * caller that must never see one keeps a Set of the ids it has seen. COUNT is only a hint, so a
    * SCAN batch that overflows the page is carried in the cursor (and re-checked on the next page)
-   * instead of being dropped. A page may hold fewer than `limit` ids while a cursor is still
+   * instead of being dropped (up to 5000 ids; a bigger overflow makes the next page scan that batch
+   * again, which may repeat ids but never misses one). A page may hold fewer than `limit` ids while a cursor is still
    * returned (a sparse keyspace); no cursor means the walk is over.
    */
   async listActive(options: ListOptions = {}): Promise<ListPage> {
@@ -266,6 +267,8 @@ export class RedisStore extends BackendStore {
     let carried: string[] = [];
     let candidates = start.carried;
     let candidatesVia: Redis | undefined;
+    /** Where the batch in `candidates` came from, to scan it again if it overflows the cursor (below). */
+    let batchStart: { index: number; scan: string } | undefined;
     let scans = 0;
     for (;;) {
       if (candidates.length > 0) {
@@ -287,6 +290,7 @@ export class RedisStore extends BackendStore {
       scans++;
       candidates = this.idsOf(keys);
       candidatesVia = node.client;
+      batchStart = { index, scan: cur };
       if (next === '0') {
         index++;
         scan = '0';
@@ -294,9 +298,16 @@ export class RedisStore extends BackendStore {
         scan = next;
       }
     }
-    if (carried.length > MAX_CARRIED_IDS) carried = carried.slice(0, MAX_CARRIED_IDS); // cannot happen: a batch is at most SCAN_COUNT_MAX-ish; kept as a bound
+    if (carried.length > MAX_CARRIED_IDS && batchStart !== undefined) {
+      // Pathological overflow (a SCAN batch of thousands of ids, e.g. long hash chains while a fork
+      // blocks rehashing): rather than drop ids or grow the cursor without bound, the next page scans
+      // this batch again. Ids of this page may then repeat; none is missed.
+      const again = nodes[batchStart.index];
+      if (again !== undefined) return { ids, cursor: encodeListCursor({ node: again.name, scan: batchStart.scan, carried: [] }) };
+    }
     const node = nodes[index];
     if (node === undefined && carried.length === 0) return { ids };
+    // Past the last node, '\u007f' sorts after every node name: only the carried ids remain.
     return { ids, cursor: encodeListCursor({ node: node?.name ?? '\u007f', scan: node === undefined ? '0' : scan, carried }) };
   }
 
