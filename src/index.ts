@@ -23,3 +23,22 @@ export { MemoryStore, type MemoryStoreOptions } from './backends/memory.js';
 export type { RandomSource } from './crypto/random.js';
 export { type AdaptOptions, adaptSessionStoreSingleProcess } from './contract/adapt.js';
 export { isPlainObject, normalizeLimit } from './contract/validate.js';
+export { SecureStore, type SecureStoreOptions, type ResumedSession, type InspectedSession, secureStore } from './secure-store.js';
+export { ScopedSessionStore, type AuditEvent, type AuditEventType, type AuditSink, RESERVED_PREFIX } from './layers/ownership.js';
+export { TtlStore, type TtlOptions, type TtlStats, DEFAULT_IDLE_MS, DEFAULT_ABSOLUTE_MS } from './layers/ttl.js';
+export type { Sealed, SessionMeta } from './layers/sealed.js';
+export { type Owner, ownerHash, subjectHash } from './keys/owner.js';
+export { createSessionId } from './tokens/session-id.js';
+export { SessionTokens, type SessionTokensOptions, type VerifiedToken, TOKEN_TYP, MAX_CLOCK_TOLERANCE_MS } from './tokens/token.js';
+export { verifyCompact, verifyCompactBytes, type CompactHeader, MAX_TOKEN_LENGTH } from './tokens/jws.js';
+export { constantTimeEqual } from './crypto/compare.js';
+export { Keyring, type KeyringOptions, type RetireOptions, DEFAULT_MAX_SESSION_LIFETIME_MS } from './keys/keyring.js';
+export type { KeyInfo, KeyPurpose, KeyStatus } from './keys/types.js';
+export {
+  EncryptedStore,
+  type EncryptedStoreOptions,
+  type RekeyOptions,
+  type RekeyProgress,
+  type RekeyResult,
+  DEFAULT_MAX_PLAINTEXT_BYTES,
+} from './layers/encrypt.js';

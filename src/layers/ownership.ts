@@ -196,6 +196,18 @@ export class ScopedSessionStore implements SessionStore {
     return { ...rec, sealed };
   }
 
+  /** Reads through the layers, reporting records that fail to open to the audit hook. */
+  private async read(operation: string, id: string): Promise<(StoredRecord<SessionState> & { sealed: Sealed }) | undefined> {
+    try {
+      return await this.ctx.ttl.loadRecord(id);
+    } catch (err) {
+      if (isSessionStoreError(err, 'integrity') || isSessionStoreError(err, 'unknown_key')) {
+        this.ctx.audit({ type: 'integrity', operation, session: this.ctx.sessionTag(id) });
+      }
+      throw err;
+    }
+  }
+
   async close(): Promise<void> {
     // A scoped store is a view: closing it leaves the shared stack (closed by the admin store) open.
   }
@@ -241,7 +253,7 @@ export class ScopedSessionStore implements SessionStore {
 
   async load(id: string): Promise<SessionState> {
     assertClientSessionId(id);
-    const rec = await this.check('load', id, await this.ctx.ttl.loadRecord(id));
+    const rec = await this.check('load', id, await this.read('load', id));
     await this.ctx.ttl.renewOnRead(id, rec);
     return rec.sealed.data;
   }
@@ -249,7 +261,7 @@ export class ScopedSessionStore implements SessionStore {
   /** The state and its record version (for callers that follow with their own compare-and-swap). */
   async loadWithMeta(id: string): Promise<{ state: SessionState; meta: SessionMeta }> {
     assertClientSessionId(id);
-    const rec = await this.check('load', id, await this.ctx.ttl.loadRecord(id));
+    const rec = await this.check('load', id, await this.read('load', id));
     await this.ctx.ttl.renewOnRead(id, rec);
     return { state: rec.sealed.data, meta: rec.sealed.meta };
   }
@@ -298,7 +310,7 @@ export class ScopedSessionStore implements SessionStore {
   async regenerate(id: string): Promise<string> {
     assertClientSessionId(id);
     return this.ctx.ttl.queueFor(id, async () => {
-      const rec = await this.check('regenerate', id, await this.ctx.ttl.loadRecord(id));
+      const rec = await this.check('regenerate', id, await this.read('regenerate', id));
       const next = createSessionId(this.ctx.random);
       await this.ctx.ttl.saveRecord(next, rec.value, { expiresAt: rec.expiresAt, ifAbsent: true });
       try {

@@ -38,15 +38,19 @@ export function signCompact(encodedHeader: string, payload: Record<string, unkno
 }
 
 export interface VerifyCompactOptions {
-  /** The pinned `typ`. */
-  typ: string;
+  /** The pinned `typ`; when undefined the header must carry no `typ` at all. */
+  typ: string | undefined;
   /** The verification key for `kid`; throws (any error) when there is none. */
   key: (kid: string) => Uint8Array;
 }
 
 function parseJsonSegment(segment: string): Record<string, unknown> | undefined {
   const bytes = base64urlDecode(segment);
-  const text = bytes === undefined ? undefined : utf8Decode(bytes);
+  return bytes === undefined ? undefined : parseJson(bytes);
+}
+
+function parseJson(bytes: Uint8Array): Record<string, unknown> | undefined {
+  const text = utf8Decode(bytes);
   if (text === undefined) return undefined;
   try {
     const value: unknown = JSON.parse(text);
@@ -56,12 +60,12 @@ function parseJsonSegment(segment: string): Record<string, unknown> | undefined 
   }
 }
 
-/** Verifies a compact HS256 JWS and returns its header and payload; throws `invalid_token`. */
-export function verifyCompact(token: unknown, options: VerifyCompactOptions): { header: CompactHeader; payload: Record<string, unknown> } {
+/** Verifies a compact HS256 JWS and returns its header and raw payload bytes; throws `invalid_token`. */
+export function verifyCompactBytes(token: unknown, options: VerifyCompactOptions): { header: CompactHeader; payload: Uint8Array } {
   if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError('token is not a string of acceptable length');
   const first = token.indexOf('.');
   const second = first < 0 ? -1 : token.indexOf('.', first + 1);
-  if (first <= 0 || second <= first + 1 || token.indexOf('.', second + 1) !== -1) throw new InvalidTokenError('token is not three segments');
+  if (first <= 0 || second < first + 1 || token.indexOf('.', second + 1) !== -1) throw new InvalidTokenError('token is not three segments');
   const h = token.slice(0, first);
   const p = token.slice(first + 1, second);
   const s = token.slice(second + 1);
@@ -71,9 +75,15 @@ export function verifyCompact(token: unknown, options: VerifyCompactOptions): { 
 
   const header = parseJsonSegment(h);
   if (header === undefined) throw new InvalidTokenError('token header is not a JSON object');
-  const keys = Object.keys(header);
-  if (keys.length !== 3 || header.alg !== 'HS256' || header.typ !== options.typ || typeof header.kid !== 'string' || !KID.test(header.kid)) {
-    throw new InvalidTokenError('token header is not {alg: HS256, typ, kid}');
+  const expectedKeys = options.typ === undefined ? 2 : 3;
+  if (
+    Object.keys(header).length !== expectedKeys ||
+    header.alg !== 'HS256' ||
+    header.typ !== options.typ ||
+    typeof header.kid !== 'string' ||
+    !KID.test(header.kid)
+  ) {
+    throw new InvalidTokenError('token header is not exactly {alg: HS256, typ, kid}');
   }
 
   let key: Uint8Array;
@@ -86,7 +96,13 @@ export function verifyCompact(token: unknown, options: VerifyCompactOptions): { 
   const expected = hmacSha256(key, token.slice(0, second));
   if (!constantTimeEqual(expected, base64urlDecode(s)!)) throw new InvalidTokenError('token signature does not verify');
 
-  const payload = parseJsonSegment(p);
-  if (payload === undefined) throw new InvalidTokenError('token payload is not a JSON object');
-  return { header: header as unknown as CompactHeader, payload };
+  return { header: header as unknown as CompactHeader, payload: base64urlDecode(p)! };
+}
+
+/** `verifyCompactBytes` for tokens whose payload is a JSON object (JWT claims). */
+export function verifyCompact(token: unknown, options: VerifyCompactOptions): { header: CompactHeader; payload: Record<string, unknown> } {
+  const { header, payload } = verifyCompactBytes(token, options);
+  const claims = parseJson(payload);
+  if (claims === undefined) throw new InvalidTokenError('token payload is not a JSON object');
+  return { header, payload: claims };
 }

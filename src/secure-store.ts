@@ -1,0 +1,236 @@
+/**
+ * `secureStore()`: the layers composed in their one safe order over any backend.
+ *
+ *   store.for(owner) ─► ownership ─► TtlStore ─► EncryptedStore ─► backend
+ *
+ * It hands out two faces. The **admin** face (`SecureStore`) is server-side only: listing, cleanup,
+ * re-keying, key usage, revocation, rotation, tokens. `for(owner)` is a `SessionStore` that can only
+ * touch that owner's sessions and mints ids with `create()`.
+ */
+import { NotFoundError, isSessionStoreError } from './contract/errors.js';
+import type { ListOptions, ListPage, RecordStore, SessionState } from './contract/store.js';
+import { base64urlEncode, utf8Encode } from './crypto/bytes.js';
+import { hmacSha256 } from './crypto/hmac.js';
+import type { RandomSource } from './crypto/random.js';
+import type { Keyring } from './keys/keyring.js';
+import type { KeyInfo, KeyPurpose } from './keys/types.js';
+import { EncryptedStore, type EncryptedStoreOptions, type RekeyOptions, type RekeyResult } from './layers/encrypt.js';
+import {
+  type AuditEvent,
+  type AuditSink,
+  type Owner,
+  RESERVED_PREFIX,
+  Revocations,
+  ScopedSessionStore,
+  subjectHashesFor,
+} from './layers/ownership.js';
+import { parseEnvelope } from './layers/envelope.js';
+import type { SessionMeta } from './layers/sealed.js';
+import { TtlStore, type TtlOptions, type TtlStats } from './layers/ttl.js';
+import { SessionTokens, type VerifiedToken } from './tokens/token.js';
+
+export interface SecureStoreOptions {
+  keyring: Keyring;
+  /** Authenticated in every envelope: a record copied to another namespace does not open. Default 'default'. */
+  namespace?: string;
+  now?: () => number;
+  random?: RandomSource;
+  /** Idle / absolute lifetimes, sliding renewal, sweep. Defaults: 30 min idle, 12 h absolute, no sliding. */
+  ttl?: Omit<TtlOptions, 'now' | 'acceptLegacyStates'>;
+  /** Encryption settings (algorithm, engine, lazy re-encryption, plaintext migration, size bound). */
+  encryption?: Omit<EncryptedStoreOptions, 'keyring' | 'namespace' | 'now' | 'random'>;
+  /** Answer an owner mismatch with `not_found`, so strangers cannot tell an id exists. Default false. */
+  hideExistence?: boolean;
+  /** How long revocation marks are cached per process (ms); default 1000. */
+  revocationCacheMs?: number;
+  /** Token clock tolerance (ms, at most 60 s); default 5 s. */
+  tokenClockToleranceMs?: number;
+  /** Audit hook: integrity failures, owner mismatches, invalid tokens, conflicts, expiries, revocations, rotations, re-keys. */
+  onEvent?: AuditSink;
+}
+
+export interface ResumedSession {
+  sessionId: string;
+  state: SessionState;
+}
+
+export interface InspectedSession {
+  kid: string | undefined;
+  meta: SessionMeta;
+  state: SessionState;
+  expiresAt: number;
+}
+
+export class SecureStore {
+  readonly keyring: Keyring;
+  readonly tokens: SessionTokens;
+  readonly encrypted: EncryptedStore;
+  readonly ttl: TtlStore;
+  private readonly revocations: Revocations;
+  private readonly now: () => number;
+  private readonly random: RandomSource | undefined;
+  private readonly hideExistence: boolean;
+  private readonly onEvent: AuditSink | undefined;
+
+  constructor(
+    private readonly backend: RecordStore,
+    options: SecureStoreOptions,
+  ) {
+    this.keyring = options.keyring;
+    this.now = options.now ?? Date.now;
+    this.random = options.random;
+    this.hideExistence = options.hideExistence ?? false;
+    this.onEvent = options.onEvent;
+    const namespace = options.namespace ?? 'default';
+    const common = { now: this.now, ...(options.random === undefined ? {} : { random: options.random }) };
+    this.encrypted = new EncryptedStore(backend, { ...options.encryption, ...common, keyring: this.keyring, namespace });
+    this.ttl = new TtlStore(this.encrypted, {
+      ...options.ttl,
+      now: this.now,
+      acceptLegacyStates: options.encryption?.unsafeAcceptPlaintext === true,
+    });
+    this.revocations = new Revocations(this.encrypted, {
+      now: this.now,
+      lifetimeMs: this.ttl.absoluteMs,
+      ...(options.revocationCacheMs === undefined ? {} : { cacheMs: options.revocationCacheMs }),
+    });
+    this.tokens = new SessionTokens(this.keyring, {
+      now: this.now,
+      defaultLifetimeMs: this.ttl.absoluteMs,
+      ...(options.tokenClockToleranceMs === undefined ? {} : { clockToleranceMs: options.tokenClockToleranceMs }),
+    });
+  }
+
+  /** A `SessionStore` that can only touch `owner`'s sessions. */
+  for(owner: Owner): ScopedSessionStore {
+    return new ScopedSessionStore(
+      {
+        ttl: this.ttl,
+        keyring: this.keyring,
+        revocations: this.revocations,
+        now: this.now,
+        random: this.random,
+        hideExistence: this.hideExistence,
+        audit: (e) => this.emit(e),
+        sessionTag: (id) => this.sessionTag(id),
+      },
+      owner,
+    );
+  }
+
+  // ------------------------------------------------------------------ tokens
+
+  /** A signed token for `sessionId` bound to `owner`, expiring at the session's absolute deadline. Synchronous. */
+  issueToken(sessionId: string, owner: Owner, options: { expiresAt?: number } = {}): string {
+    return this.tokens.issue(sessionId, owner, options);
+  }
+
+  /** Verifies a token for `owner`; throws `invalid_token`, `expired` or `owner_mismatch`. Synchronous. */
+  verifyToken(token: unknown, owner: Owner): VerifiedToken {
+    try {
+      return this.tokens.verify(token, owner);
+    } catch (err) {
+      if (isSessionStoreError(err)) {
+        const type = err.code === 'owner_mismatch' ? 'owner_mismatch' : err.code === 'expired' ? 'expired' : 'invalid_token';
+        this.emit({ type, operation: 'verifyToken' });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Reconnect in one call: verifies the token, its owner, the session's owner, revocation and TTL
+   * together, and resolves the session id and state.
+   */
+  async resume(token: unknown, owner: Owner): Promise<ResumedSession> {
+    const { sessionId } = this.verifyToken(token, owner);
+    const state = await this.for(owner).load(sessionId);
+    return { sessionId, state };
+  }
+
+  // ------------------------------------------------------------------ admin
+
+  async start(): Promise<void> {
+    await this.ttl.start();
+  }
+
+  /** Stops the sweep timer, waits for in-flight writes. Does not close an injected client. */
+  async close(): Promise<void> {
+    await this.ttl.close();
+    await this.encrypted.close();
+  }
+
+  /** Live session ids (all owners). */
+  async listActive(options: ListOptions = {}): Promise<ListPage> {
+    const page = await this.ttl.listActive(options);
+    const ids = page.ids.filter((id) => !id.startsWith(RESERVED_PREFIX));
+    return page.cursor === undefined ? { ids } : { ids, cursor: page.cursor };
+  }
+
+  cleanupExpired(): Promise<number> {
+    return this.ttl.cleanupExpired();
+  }
+
+  /** "Log out everywhere": every session of `subject` created before now is dead, in every process. */
+  async revokeOwner(subject: string): Promise<void> {
+    await this.revocations.revoke(subjectHashesFor(this.keyring, subject));
+    this.emit({ type: 'revocation', operation: 'revokeOwner' });
+  }
+
+  /** Rotates the key of `purpose`: a new primary, the old one stays active. */
+  rotateKey(purpose: KeyPurpose): KeyInfo {
+    const info = this.keyring.rotate(purpose);
+    this.emit({ type: 'rotation', operation: 'rotateKey', kid: info.kid });
+    return info;
+  }
+
+  /** Retires a key; an `encrypt` key still used by sessions is refused unless forced. */
+  async retireKey(kid: string, options: { force?: boolean } = {}): Promise<void> {
+    await this.encrypted.retireKey(kid, options);
+    this.emit({ type: 'rotation', operation: 'retireKey', kid });
+  }
+
+  /** Re-seals every live session under the primary encryption key (resumable; see EncryptedStore.rekey). */
+  async rekey(options: RekeyOptions = {}): Promise<RekeyResult> {
+    const result = await this.encrypted.rekey(options);
+    this.emit({ type: 'rekey', operation: 'rekey', kid: this.keyring.primary('encrypt').kid });
+    return result;
+  }
+
+  /** Sessions per encryption kid. */
+  keyUsage(): Promise<Record<string, number>> {
+    return this.encrypted.keyUsage();
+  }
+
+  /** Per-process counters: encryptions per kid (the nonce budget) and TTL renewals. */
+  stats(): { encryptions: Record<string, number>; ttl: TtlStats } {
+    return { encryptions: this.encrypted.encryptionCounts(), ttl: this.ttl.stats() };
+  }
+
+  /** Opens one session for an administrator (no owner check): meta, state and expiry. */
+  async inspect(id: string): Promise<InspectedSession> {
+    const rec = await this.ttl.loadRecord(id);
+    if (rec === undefined) throw new NotFoundError();
+    const raw = await this.backend.loadRecord(id);
+    const kid = raw !== undefined && raw.value instanceof Uint8Array ? parseEnvelope(raw.value, raw.value.length).kid : undefined;
+    return { kid, meta: rec.sealed.meta, state: rec.sealed.data, expiresAt: rec.expiresAt };
+  }
+
+  private sessionTag(id: string): string {
+    return base64urlEncode(hmacSha256(this.keyring.primary('hash').key, utf8Encode(`sss/audit/v1\u0000${id}`)).subarray(0, 16));
+  }
+
+  private emit(event: AuditEvent): void {
+    if (this.onEvent === undefined) return;
+    try {
+      this.onEvent(event);
+    } catch {
+      // An audit sink that throws must not break the operation it reports on.
+    }
+  }
+}
+
+/** Composes ownership, TTL and encryption over `backend`. */
+export function secureStore(backend: RecordStore, options: SecureStoreOptions): SecureStore {
+  return new SecureStore(backend, options);
+}
