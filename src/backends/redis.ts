@@ -391,7 +391,17 @@ export class RedisStore extends BackendStore {
     const conn = via ?? (this.isCluster ? undefined : (this.client as Redis));
     const results: (string | null | undefined)[] = conn
       ? (await this.pipelined('list', 'idempotent', conn, ids, (p, key) => p.hget(key, 'e'))).map((r) => (r[0] === null ? (r[1] as string | null) : undefined))
-      : await Promise.all(ids.map((id) => this.run('list', 'idempotent', this.client, () => (this.client as Redis).hget(this.prefix + id, 'e'))));
+      : await Promise.all(
+          ids.map((id) =>
+            this.run('list', 'idempotent', this.client, () =>
+              // An error reply here (a foreign key of another type under the prefix) is "not a live session".
+              (this.client as Redis).hget(this.prefix + id, 'e').catch((err: unknown) => {
+                if (isReplyError(err) && !TRANSIENT_REPLY.test(err.message)) return null;
+                throw err;
+              }),
+            ),
+          ),
+        );
     const live: string[] = [];
     const retry: string[] = [];
     ids.forEach((id, i) => {

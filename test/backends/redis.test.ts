@@ -494,6 +494,17 @@ describe.skipIf(clusterSkip !== undefined)('RedisStore on a local 3-node Redis C
     expect(await store.load('c1')).toEqual({ j: 1, x: 1 });
   }, 60_000);
 
+  it('a foreign key under the prefix is skipped by listActive and cleanupExpired, also via a carried cursor', async () => {
+    await cluster.set('sss:foreign', 'x');
+    try {
+      const page = await store.listActive({ limit: 1000, cursor: encodeListCursor({ node: '\u007f', scan: '0', carried: ['foreign', 'c1'] }) });
+      expect(page).toEqual({ ids: ['c1'] });
+      expect(await store.cleanupExpired()).toBe(0);
+    } finally {
+      await cluster.del('sss:foreign');
+    }
+  });
+
   it('a cursor naming a node that left the cluster continues with the next node', async () => {
     const cursor = encodeListCursor({ node: '127.0.0.1:1', scan: '123', carried: [] });
     const page = await store.listActive({ limit: 1000, cursor });
