@@ -117,12 +117,12 @@ export class Keyring {
    * A keyring backed by a keyset file, wrapped by `provider` (or, with `insecureCleartext: true`,
    * a cleartext JWK Set). `createIfMissing` writes a generated keyset when the file does not exist.
    */
-  static fromFile(path: string, options: KeyringOptions & KeysetFileOptions & { createIfMissing?: boolean }): Promise<Keyring> {
+  static async fromFile(path: string, options: KeyringOptions & KeysetFileOptions & { createIfMissing?: boolean }): Promise<Keyring> {
     return Keyring.fromSource(new KeysetFileSource(path, options), options);
   }
 
   /** A read-only keyring from an environment variable holding a wrapped keyset (or, with `insecureCleartext: true`, a JWK Set). */
-  static fromEnv(name: string, options: KeyringOptions & KeysetEnvOptions): Promise<Keyring> {
+  static async fromEnv(name: string, options: KeyringOptions & KeysetEnvOptions): Promise<Keyring> {
     return Keyring.fromSource(new KeysetEnvSource(name, options), options);
   }
 
