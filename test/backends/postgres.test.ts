@@ -396,6 +396,34 @@ describe.skipIf(skip !== undefined)('PostgresStore (real PostgreSQL)', () => {
       await store.close();
     });
 
+    it('a statement canceled by the server (statement_timeout) is `failed`: rolled back, not retried', async () => {
+      const p = newPool({ max: 1, statement_timeout: 200 });
+      const c = clock();
+      const texts: string[] = [];
+      const pool = interceptPool(p, (text, run) => {
+        texts.push(text);
+        return run();
+      });
+      const store = await fx.createWith(c, { pool });
+      const t = parseTableName(store.table).quoted;
+      const v1 = await store.saveRecord('s', { n: 1 }, { expiresAt: c.now() + 10_000 });
+      const locker = await fx.pool().connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query(`SELECT 1 FROM ${t} WHERE id = 's' FOR UPDATE`);
+        texts.length = 0;
+        const err = (await store.saveRecord('s', { n: 2 }, { expiresAt: c.now() + 10_000, ifVersion: v1 }).catch((e: unknown) => e)) as BackendUnavailableError;
+        expect(err).toBeInstanceOf(BackendUnavailableError);
+        expect(err.outcome).toBe('failed');
+        expect(texts.length).toBe(1);
+        await locker.query('COMMIT');
+      } finally {
+        locker.release();
+      }
+      expect((await store.loadRecord('s'))?.version).toBe(v1);
+      await store.close();
+    });
+
     it('a refused connection is `failed` (certainly not written), typed, with the version on writes', async () => {
       const p = newPool({ connectionString: 'postgres://postgres@127.0.0.1:1/test', max: 1 });
       const store = new PostgresStore({ pool: p, retryBackoffMs: 1 });
