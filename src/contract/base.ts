@@ -39,6 +39,7 @@ export abstract class VersionedStore<V extends RecordValue = RecordValue> implem
   /** Serialises compare-and-swap loops per id within this process. */
   protected readonly queue = new KeyedQueue();
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(options: VersionedStoreOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -67,11 +68,17 @@ export abstract class VersionedStore<V extends RecordValue = RecordValue> implem
     this.assertOpen();
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.queue.idle();
-    await this.onClose();
+  /**
+   * Waits for the compare-and-swap loops already queued to finish (their own reads and writes still
+   * go through), then refuses every later call and releases resources. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.queue.idle();
+      this.closed = true;
+      await this.onClose();
+    })();
+    return this.closing;
   }
 
   /** Hook for subclasses: stop timers, release what the store itself created. */

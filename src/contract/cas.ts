@@ -7,7 +7,7 @@ import { ConflictError, isSessionStoreError } from './errors.js';
 import type { RecordStore, RecordValue, StoredRecord } from './store.js';
 
 export interface CasOptions {
-  /** Attempts before giving up with `conflict`; default 8. */
+  /** Attempts before giving up with `conflict`; default 20 (enough for several processes hammering one id). */
   maxAttempts?: number;
   /** Base backoff in ms; attempt n waits a random time in [0, base * 2^n), capped at 100 ms. Default 2. */
   backoffMs?: number;
@@ -32,7 +32,7 @@ export async function compareAndSwap<V extends RecordValue, R extends CasStep<V>
   next: (current: StoredRecord<V> | undefined) => R | Promise<R>,
   options: CasOptions = {},
 ): Promise<R & { version: string }> {
-  const maxAttempts = options.maxAttempts ?? 8;
+  const maxAttempts = options.maxAttempts ?? 20;
   const base = options.backoffMs ?? 2;
   const sleep = options.sleep ?? defaultSleep;
   for (let attempt = 1; ; attempt++) {

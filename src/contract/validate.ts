@@ -9,7 +9,8 @@
  *   millisecond, never down, so a tiny TTL never becomes "already expired"; at most ~100 years.
  * - states: plain JSON objects only. `undefined`, functions, symbols, BigInt, NaN/Infinity, cycles,
  *   class instances (Date, Map, Buffer...) and symbol keys are refused rather than silently dropped
- *   or altered by JSON.stringify. Depth is bounded to keep hostile input from exhausting the stack.
+ *   or altered by JSON.stringify; so are strings (values or keys) with NUL or lone surrogates.
+ *   Depth is bounded to keep hostile input from exhausting the stack.
  */
 import { InvalidInputError, PayloadTooLargeError } from './errors.js';
 import type { SessionState } from './store.js';
@@ -51,6 +52,8 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 function checkValue(value: unknown, path: string, depth: number, seen: Set<object>): void {
   switch (typeof value) {
     case 'string':
+      checkString(value, path);
+      return;
     case 'boolean':
       return;
     case 'number':
@@ -79,10 +82,26 @@ function checkValue(value: unknown, path: string, depth: number, seen: Set<objec
   }
 }
 
+type WellFormed = { isWellFormed?: () => boolean };
+
+/**
+ * Strings must survive every backend unchanged: a lone surrogate has no UTF-8 encoding (it would
+ * silently become U+FFFD once encrypted or sent to a server) and PostgreSQL's jsonb cannot hold NUL,
+ * so both are refused everywhere rather than accepted by one backend and altered or refused by another.
+ */
+function checkString(value: string, path: string): void {
+  if (value.includes('\u0000')) throw new InvalidInputError(`${path} contains a NUL character, which not every backend can store`);
+  const wf = (value as unknown as WellFormed).isWellFormed;
+  if (wf !== undefined ? !wf.call(value) : /[\uD800-\uDFFF]/.test(value.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''))) {
+    throw new InvalidInputError(`${path} contains a lone surrogate, which has no UTF-8 encoding`);
+  }
+}
+
 function checkObject(value: object, path: string, depth: number, seen: Set<object>): void {
   if (!isPlainObject(value)) throw new InvalidInputError(`${path} is not a plain object`);
   if (Object.getOwnPropertySymbols(value).length > 0) throw new InvalidInputError(`${path} has symbol keys`);
   for (const key of Object.keys(value)) {
+    checkString(key, `${path} key`);
     const desc = Object.getOwnPropertyDescriptor(value, key)!;
     if (desc.get !== undefined || desc.set !== undefined) throw new InvalidInputError(`${path}.${key} is an accessor`);
     checkValue(desc.value, `${path}.${key}`, depth + 1, seen);

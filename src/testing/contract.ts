@@ -85,6 +85,13 @@ export function runStoreContract(name: string, factory: StoreFactory, options: C
     });
 
     describe('save and load', () => {
+      it('keeps every well-formed string, astral characters included', async () => {
+        const sid = id();
+        const state = { emoji: '😀 𝄞 ünï ✓', quote: '"\\\n\t', [`k😀`]: 'v' };
+        await store.save(sid, state, { ttlMs: MINUTE });
+        expect(await store.load(sid)).toEqual(state);
+      });
+
       it('round-trips a state exactly', async () => {
         const sid = id();
         await store.save(sid, sampleState(1), { ttlMs: MINUTE });
@@ -405,6 +412,9 @@ export function runStoreContract(name: string, factory: StoreFactory, options: C
           { a: Number.POSITIVE_INFINITY },
           { a: new Date() },
           { a: [1, undefined] },
+          { a: 'nul\u0000inside' },
+          { a: 'lone \ud800 surrogate' },
+          { ['key\udc00']: 1 },
           { [Symbol('k')]: 1 },
           cyclic,
         ];
