@@ -1,0 +1,90 @@
+/** Ownership and the admin face beyond the suites: regenerate, hidden existence, scoped listing, audit, hash-key rotation. */
+import { describe, expect, it } from 'vitest';
+import { type AuditEvent, Keyring, MemoryStore, secureStore } from 'sealed-session-store';
+import { createFakeClock, expectCode } from 'sealed-session-store/testing';
+
+const alice = { subject: 'alice' };
+const bob = { subject: 'bob' };
+
+function setup(options: { hideExistence?: boolean } = {}) {
+  const clock = createFakeClock(Date.UTC(2030, 0, 1));
+  const events: AuditEvent[] = [];
+  const backend = new MemoryStore({ now: clock.now });
+  const store = secureStore(backend, { keyring: Keyring.generate({ now: clock.now }), now: clock.now, onEvent: (e) => events.push(e), ...options });
+  return { clock, events, backend, store };
+}
+
+describe('ownership', () => {
+  it('regenerate moves the state to a new id and ends the old one', async () => {
+    const { store } = setup();
+    const a = store.for(alice);
+    const id = await a.create({ role: 'user' }, { ttlMs: 60_000 });
+    const next = await a.regenerate(id);
+    expect(next).not.toBe(id);
+    expect(await a.load(next)).toEqual({ role: 'user' });
+    await expectCode(a.load(id), 'not_found');
+  });
+
+  it('hideExistence answers a stranger with not_found', async () => {
+    const { store } = setup({ hideExistence: true });
+    const id = await store.for(alice).create({ a: 1 });
+    await expectCode(store.for(bob).load(id), 'not_found');
+    await expectCode(store.for(bob).update(id, { a: 2 }), 'not_found');
+  });
+
+  it('a scoped store lists only its owner’s sessions; the admin lists all but its own records', async () => {
+    const { store } = setup();
+    const mine = [await store.for(alice).create({}), await store.for(alice).create({})];
+    const theirs = await store.for(bob).create({});
+    await store.revokeOwner('carol'); // writes an internal mark record
+    const listed: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.for(alice).listActive(cursor === undefined ? { limit: 1 } : { limit: 1, cursor });
+      listed.push(...page.ids);
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    expect(listed.sort()).toEqual([...mine].sort());
+    const all = (await store.listActive({ limit: 100 })).ids;
+    expect(all.sort()).toEqual([...mine, theirs].sort());
+  });
+
+  it('session ids starting with the reserved prefix are refused', async () => {
+    const { store } = setup();
+    await expectCode(store.for(alice).save('~rv.x', { a: 1 }), 'invalid_input');
+  });
+
+  it('sessions bound under an older hash key keep working after rotation, and revocation covers them', async () => {
+    const { store, clock } = setup();
+    const old = await store.for(alice).create({ v: 1 });
+    store.rotateKey('hash');
+    expect(await store.for(alice).load(old)).toEqual({ v: 1 });
+    const fresh = await store.for(alice).create({ v: 2 });
+    await expectCode(store.for(bob).load(old), 'owner_mismatch');
+    clock.advance(1);
+    await store.revokeOwner('alice');
+    await expectCode(store.for(alice).load(old), 'expired');
+    await expectCode(store.for(alice).load(fresh), 'expired');
+  });
+
+  it('audit events carry no session id, owner or state', async () => {
+    const { store, events } = setup();
+    const id = await store.for(alice).create({ secret: 's3cr3t' });
+    await store.for(bob).load(id).catch(() => undefined);
+    const token = store.issueToken(id, alice);
+    await store.resume(token, bob).catch(() => undefined);
+    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['owner_mismatch']));
+    const text = JSON.stringify(events);
+    for (const secret of [id, token, 'alice', 'bob', 's3cr3t']) expect(text).not.toContain(secret);
+    expect(events.find((e) => e.session !== undefined)?.session).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  });
+
+  it('inspect opens a session for an administrator, with its kid and meta', async () => {
+    const { store } = setup();
+    const id = await store.for(alice).create({ a: 1 }, { ttlMs: 60_000 });
+    const info = await store.inspect(id);
+    expect(info.state).toEqual({ a: 1 });
+    expect(info.kid).toBe(store.keyring.primary('encrypt').kid);
+    expect(info.meta.owner).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+});
