@@ -1,0 +1,140 @@
+/**
+ * One measurement = one tinybench task, run alone, with the process's CPU time (user + system,
+ * `process.cpuUsage()`) taken around the timed run. Latency is what a caller waits; CPU time is what
+ * this process spends, which is what matters on a small machine shared with Redis or PostgreSQL.
+ *
+ * A task that runs `ops` operations per iteration (32 in flight) reports per-operation figures: the
+ * median batch time divided by `ops`, and throughput as operations per second of wall time.
+ */
+import { Bench } from 'tinybench';
+
+export interface Budget {
+  /** Untimed calls before measuring, at least this long (ms). */
+  warmupMs: number;
+  /** Minimum timed wall time (ms). */
+  timeMs: number;
+  /** Minimum timed iterations. */
+  minIterations: number;
+}
+
+export interface Measurement {
+  /** Stable key, e.g. `layers/redis/full/1KB/seq/create+load`. */
+  id: string;
+  group: string;
+  label: string;
+  backend?: string;
+  size?: string;
+  /** `seq` (one at a time) or `32` (32 operations in flight). */
+  mode?: 'seq' | '32';
+  /** Operations per timed iteration. */
+  ops: number;
+  /** Median µs per operation (per batch / ops when several are in flight). */
+  medianUs: number;
+  meanUs: number;
+  p99Us: number;
+  /** Operations per second of wall time. */
+  opsPerSec: number;
+  /** Process CPU µs per operation (user + system). */
+  cpuUsPerOp: number;
+  samples: number;
+  note?: string;
+}
+
+export interface MeasureSpec {
+  id: string;
+  group: string;
+  label: string;
+  backend?: string;
+  size?: string;
+  mode?: 'seq' | '32';
+  ops?: number;
+  note?: string;
+}
+
+type Fn = () => unknown;
+
+export async function measure(spec: MeasureSpec, budget: Budget, fn: Fn): Promise<Measurement> {
+  const ops = spec.ops ?? 1;
+  const warmEnd = performance.now() + budget.warmupMs;
+  let warm = 0;
+  while (warm < 2 || performance.now() < warmEnd) {
+    await fn();
+    warm++;
+  }
+  const bench = new Bench({ time: budget.timeMs, iterations: budget.minIterations, warmup: false, throws: true });
+  // An `async` wrapper keeps tinybench from calling `fn` once to find out whether it is async.
+  bench.add(spec.id, async () => {
+    await fn();
+  });
+  const cpu0 = process.cpuUsage();
+  await bench.run();
+  const cpu = process.cpuUsage(cpu0);
+  const task = bench.tasks[0]!;
+  const r = task.result;
+  if (r === undefined || r.error !== undefined) throw r?.error ?? new Error(`${spec.id}: no result`);
+  const lat = r.latency;
+  const runs = task.runs;
+  const totalOps = runs * ops;
+  const out: Measurement = {
+    id: spec.id,
+    group: spec.group,
+    label: spec.label,
+    ops,
+    medianUs: ((lat.p50 ?? lat.mean) * 1000) / ops,
+    meanUs: (lat.mean * 1000) / ops,
+    p99Us: ((lat.p99 ?? lat.max) * 1000) / ops,
+    opsPerSec: totalOps / (r.totalTime / 1000),
+    // CPU of the whole timed run (the harness's own bookkeeping included) over the ops it ran.
+    cpuUsPerOp: (cpu.user + cpu.system) / totalOps,
+    samples: runs,
+  };
+  if (spec.backend !== undefined) out.backend = spec.backend;
+  if (spec.size !== undefined) out.size = spec.size;
+  if (spec.mode !== undefined) out.mode = spec.mode;
+  if (spec.note !== undefined) out.note = spec.note;
+  return out;
+}
+
+/** A one-shot timing (admin operations over N sessions): wall ms and CPU µs of one call. */
+export interface OneShot {
+  id: string;
+  group: string;
+  label: string;
+  backend: string;
+  sessions: number;
+  wallMs: number;
+  cpuMs: number;
+  /** Sessions per second of wall time. */
+  perSec: number;
+  /** What the call reported (count removed, re-sealed, ids listed). */
+  result: number;
+  note?: string;
+}
+
+export async function oneShot(
+  spec: { id: string; group: string; label: string; backend: string; sessions: number; note?: string },
+  fn: () => Promise<number>,
+): Promise<OneShot> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const result = await fn();
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const out: OneShot = {
+    ...spec,
+    wallMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    perSec: spec.sessions / (wallMs / 1000),
+    result,
+  };
+  return out;
+}
+
+/** Runs `n` calls of `task(i)` with at most `width` in flight. */
+export async function pool(n: number, width: number, task: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < n) await task(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, n) }, worker));
+}

@@ -1,0 +1,127 @@
+/**
+ * The targets of issue 8, evaluated on the rows of one run. Each is a ratio against a floor or a
+ * peer measured in the same process, plus the CPU µs per operation this process spent beyond the
+ * baseline (on a 2-core machine that also runs Redis or PostgreSQL, CPU is the scarcer resource).
+ */
+import type { Measurement, OneShot } from './measure.js';
+import { REKEY_OPTIONS } from './admin.js';
+
+export interface TargetResult {
+  id: string;
+  description: string;
+  /** What was measured, in words and numbers. */
+  measured: string;
+  /** The ratio (or absolute value) compared with the goal. */
+  value: number | undefined;
+  goal: string;
+  /** CPU µs per operation added over the baseline (undefined when not meaningful). */
+  cpuAddedUs: number | undefined;
+  /** undefined when a row it needs was not measured (skipped service, quick mode). */
+  pass: boolean | undefined;
+}
+
+const us = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
+
+export function evaluateTargets(results: Measurement[], shots: OneShot[]): TargetResult[] {
+  const m = (id: string) => results.find((r) => r.id === id);
+  const out: TargetResult[] = [];
+  const add = (
+    id: string,
+    description: string,
+    goal: string,
+    need: Array<Measurement | undefined>,
+    compute: (rows: Measurement[]) => Omit<TargetResult, 'id' | 'description' | 'goal'>,
+  ) => {
+    if (need.some((r) => r === undefined)) {
+      out.push({ id, description, goal, measured: 'not measured in this run', value: undefined, cpuAddedUs: undefined, pass: undefined });
+      return;
+    }
+    out.push({ id, description, goal, ...compute(need as Measurement[]) });
+  };
+
+  add('memory-vs-json', 'full stack over MemoryStore, save+load, 1 KB, vs the JSON floor', '≤ 4×', [m('layers/memory/full/1KB/seq/save+load'), m('floors/json/1KB')], ([full, json]) => {
+    const v = full!.medianUs / json!.medianUs;
+    return { measured: `${us(full!.medianUs)} µs vs ${us(json!.medianUs)} µs`, value: v, cpuAddedUs: full!.cpuUsPerOp - json!.cpuUsPerOp, pass: v <= 4 };
+  });
+  add('memory-vs-iron', 'iron seal+unseal vs full stack over MemoryStore save+load, 1 KB', '≥ 5× faster', [m('peers/iron/1KB'), m('layers/memory/full/1KB/seq/save+load')], ([iron, full]) => {
+    const v = iron!.medianUs / full!.medianUs;
+    return { measured: `${us(iron!.medianUs)} µs vs ${us(full!.medianUs)} µs`, value: v, cpuAddedUs: full!.cpuUsPerOp - iron!.cpuUsPerOp, pass: v >= 5 };
+  });
+  add('redis-seq', 'full stack over Redis, create+load sequential, vs raw SET+GET', '≤ 1.3×', [m('layers/redis/full/1KB/seq/create+load'), m('floors/redis-raw/1KB/seq')], ([full, raw]) => {
+    const v = full!.medianUs / raw!.medianUs;
+    return { measured: `${us(full!.medianUs)} µs vs ${us(raw!.medianUs)} µs`, value: v, cpuAddedUs: full!.cpuUsPerOp - raw!.cpuUsPerOp, pass: v <= 1.3 };
+  });
+  add('redis-32-throughput', 'full stack over Redis, create+load 32 in flight, share of raw SET+GET throughput', '≥ 50 %', [m('layers/redis/full/1KB/32/create+load'), m('floors/redis-raw/1KB/32')], ([full, raw]) => {
+    const v = full!.opsPerSec / raw!.opsPerSec;
+    return { measured: `${full!.opsPerSec.toFixed(0)} vs ${raw!.opsPerSec.toFixed(0)} pairs/s`, value: v, cpuAddedUs: full!.cpuUsPerOp - raw!.cpuUsPerOp, pass: v >= 0.5 };
+  });
+  add('redis-32-cpu', 'full stack over Redis, 32 in flight: CPU µs added per create+load over raw SET+GET', '≤ 25 µs', [m('layers/redis/full/1KB/32/create+load'), m('floors/redis-raw/1KB/32')], ([full, raw]) => {
+    const v = full!.cpuUsPerOp - raw!.cpuUsPerOp;
+    return { measured: `${us(full!.cpuUsPerOp)} vs ${us(raw!.cpuUsPerOp)} CPU µs/op`, value: v, cpuAddedUs: v, pass: v <= 25 };
+  });
+  add('token-verify', 'token verify median', '≤ 10 µs', [m('tokens/ours/verify'), m('tokens/floor/hmac-verify')], ([ours, floor]) => ({
+    measured: `${us(ours!.medianUs)} µs (one-HMAC floor ${us(floor!.medianUs)} µs)`,
+    value: ours!.medianUs,
+    cpuAddedUs: ours!.cpuUsPerOp - floor!.cpuUsPerOp,
+    pass: ours!.medianUs <= 10,
+  }));
+  add('token-vs-jose', "token verify vs jose's jwtVerify", '≥ 8× faster', [m('tokens/jose/verify'), m('tokens/ours/verify')], ([jose, ours]) => {
+    const v = jose!.medianUs / ours!.medianUs;
+    return { measured: `${us(jose!.medianUs)} µs vs ${us(ours!.medianUs)} µs`, value: v, cpuAddedUs: ours!.cpuUsPerOp - jose!.cpuUsPerOp, pass: v >= 8 };
+  });
+  add(
+    'large-256KB',
+    '256 KB: full stack over MemoryStore save+load vs node:crypto GCM + JSON floor',
+    '≤ 1.5×',
+    [m('layers/memory/full/256KB/seq/save+load'), m('crypto/node-direct/256KB'), m('floors/json/256KB')],
+    ([full, gcm, json]) => {
+      const floor = gcm!.medianUs + json!.medianUs;
+      const v = full!.medianUs / floor;
+      return { measured: `${us(full!.medianUs)} µs vs ${us(gcm!.medianUs)} + ${us(json!.medianUs)} µs`, value: v, cpuAddedUs: full!.cpuUsPerOp - gcm!.cpuUsPerOp - json!.cpuUsPerOp, pass: v <= 1.5 };
+    },
+  );
+
+  // Admin operations: linear growth (per-session cost at 100k within 1.3× of 10k), Redis rekey rate.
+  const shot = (id: string) => shots.find((s) => s.id === id);
+  for (const backend of ['memory', 'redis', 'postgres']) {
+    for (const op of ['listActive', 'rekey', 'cleanupExpired']) {
+      const a = shot(`admin/${backend}/${op}/10000`);
+      const b = shot(`admin/${backend}/${op}/100000`);
+      const id = `linear-${backend}-${op}`;
+      const description = `${op} on ${backend}: per-session time at 100k vs 10k`;
+      if (a === undefined || b === undefined) {
+        out.push({ id, description, goal: '≤ 1.3× (linear)', measured: 'not measured in this run', value: undefined, cpuAddedUs: undefined, pass: undefined });
+        continue;
+      }
+      const v = b.wallMs / b.sessions / (a.wallMs / a.sessions);
+      out.push({
+        id,
+        description,
+        goal: '≤ 1.3× (linear)',
+        measured: `${a.wallMs.toFixed(0)} ms → ${b.wallMs.toFixed(0)} ms`,
+        value: v,
+        cpuAddedUs: undefined,
+        pass: v <= 1.3,
+      });
+    }
+  }
+  for (const n of [10000, 100000]) {
+    const r = shot(`admin/redis/rekey/${n}`);
+    const id = `redis-rekey-rate-${n}`;
+    const description = `rekey on Redis, ${n / 1000}k sessions (concurrency ${REKEY_OPTIONS.concurrency})`;
+    if (r === undefined) {
+      out.push({ id, description, goal: '≥ 5,000 sessions/s', measured: 'not measured in this run', value: undefined, cpuAddedUs: undefined, pass: undefined });
+      continue;
+    }
+    out.push({
+      id,
+      description,
+      goal: '≥ 5,000 sessions/s',
+      measured: `${r.perSec.toFixed(0)} sessions/s, ${((r.cpuMs * 1000) / r.sessions).toFixed(1)} CPU µs/session`,
+      value: r.perSec,
+      cpuAddedUs: (r.cpuMs * 1000) / r.sessions,
+      pass: r.perSec >= 5000,
+    });
+  }
+  return out;
+}
