@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConflictError, InvalidInputError } from 'sealed-session-store';
 import { DataDirLockedError, LOCK_FILE, PgliteStore, parseTableName } from 'sealed-session-store/pglite';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgliteFixture as fx } from '../fixtures/pglite.js';
 
 const skip = await fx.skipReason();
@@ -43,6 +43,8 @@ function openFromChild(dataDir: string): Promise<{ opened: boolean; name?: strin
 }
 
 describe.skipIf(skip !== undefined)('PgliteStore (embedded PGlite)', () => {
+  // PGlite takes seconds to start (more on a loaded CI machine): open it once, outside any test's timeout.
+  beforeAll(() => fx.anchor().then(() => undefined), 120_000);
   afterAll(() => fx.cleanup());
 
   describe('the shared SQL on one PGlite instance', () => {
