@@ -26,7 +26,7 @@ async function setup(algorithm: 'aes-256-gcm' | 'aes-256-gcm-siv' | 'xchacha20-p
 async function outcome(inner: RecordStore, store: EncryptedStore, bytes: Uint8Array, id = 'victim', viaUpdate = true): Promise<string> {
   await inner.saveRecord(id, bytes, { expiresAt: EXP() });
   const codes = new Set<string>();
-  const reads = [() => store.load(id), () => store.loadRecord(id)];
+  const reads: Array<() => Promise<unknown>> = [() => store.load(id), () => store.loadRecord(id)];
   if (viaUpdate) reads.push(() => store.update(id, { x: 1 }));
   for (const read of reads) {
     try {
