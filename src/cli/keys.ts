@@ -1,0 +1,166 @@
+/**
+ * `sealed-session keys …`: the keyset file's lifecycle. Every change goes through the keyring's
+ * `transaction()` (exclusive lock, reload, change, atomic 0600 write), so a CLI rotation racing an
+ * application's rotation never loses a key. Nothing here ever prints key material: only kids,
+ * purposes, statuses and times.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname, relative, resolve } from 'node:path';
+import { type Command, Argument } from 'commander';
+import { isSessionStoreError } from '../contract/errors.js';
+import { Keyring } from '../keys/keyring.js';
+import { passphraseProvider } from '../keys/providers/passphrase.js';
+import { KEY_PURPOSES, type KeyInfo, type KeyPurpose } from '../keys/types.js';
+import { CliError, type CliIo, Output, UsageError, formatDuration, iso } from './io.js';
+import { type KeysetOptions, type StoreOptions, addKeysetOptions, addStoreOptions, openKeyring, openStore, passphraseFrom } from './options.js';
+
+export const DEFAULT_KEYSET_PATH = 'keys/sessions.keyset.json';
+
+function keyRow(k: KeyInfo, now: number): Record<string, unknown> {
+  return {
+    kid: k.kid,
+    purpose: k.purpose,
+    status: k.status,
+    createdAt: iso(k.createdAt),
+    ageMs: now - k.createdAt,
+    ...(k.demotedAt === undefined ? {} : { demotedAt: iso(k.demotedAt) }),
+  };
+}
+
+function printKeys(out: Output, keys: KeyInfo[], now: number): void {
+  const order = (k: KeyInfo) => KEY_PURPOSES.indexOf(k.purpose) * 10 + ['primary', 'active', 'retired', 'destroyed'].indexOf(k.status);
+  const sorted = [...keys].sort((a, b) => order(a) - order(b) || b.createdAt - a.createdAt);
+  out.table([
+    ['KID', 'PURPOSE', 'STATUS', 'AGE', 'CREATED', 'DEMOTED'],
+    ...sorted.map((k) => [k.kid, k.purpose, k.status, formatDuration(now - k.createdAt), iso(k.createdAt), k.demotedAt === undefined ? '-' : `${iso(k.demotedAt)} (${formatDuration(now - k.demotedAt)} ago)`]),
+  ]);
+}
+
+/** Runs `fn` inside the keyset's transaction, turning an unknown kid into a message naming the keyset. */
+async function change<T>(keyring: Keyring, kid: string | undefined, fn: (ring: Keyring) => T): Promise<T> {
+  try {
+    return await keyring.transaction(fn);
+  } catch (err) {
+    if (isSessionStoreError(err, 'unknown_key') && kid !== undefined) throw new CliError(`no key ${kid} in ${keyring.sourceDescription ?? 'the keyset'}`, 1, 'unknown_key');
+    throw err;
+  }
+}
+
+export function registerKeysCommands(program: Command, io: CliIo): void {
+  const now = () => (io.now ?? Date.now)();
+  const keys = program.command('keys').description('create, list, rotate, promote, retire and destroy keys in a keyset file');
+
+  addKeysetOptions(
+    keys
+      .command('generate')
+      .description(
+        `write a new keyset file (one primary key per purpose), mode 0600; refuses to overwrite. Default path: $SSS_KEYSET or ${DEFAULT_KEYSET_PATH}. Wrapped under the passphrase in $VAR with --passphrase-env VAR, or CLEARTEXT with --insecure-cleartext (development only)`,
+      ),
+  ).action(async (opts: KeysetOptions) => {
+    const out = new Output(io, opts.json === true);
+    const path = resolve(io.cwd, opts.keyset ?? io.env.SSS_KEYSET ?? DEFAULT_KEYSET_PATH);
+    const passphrase = passphraseFrom(opts, io);
+    if (passphrase === undefined && opts.insecureCleartext !== true) {
+      throw new UsageError('choose how the keyset is stored: --passphrase-env VAR (wrapped under the passphrase in $VAR) or --insecure-cleartext (development only)');
+    }
+    if (existsSync(path)) throw new CliError(`refusing to overwrite ${path}: it already exists (rotate its keys with \`sealed-session keys rotate\`)`, 1, 'exists');
+    let provider;
+    try {
+      provider = passphrase === undefined ? undefined : passphraseProvider(passphrase);
+    } catch (err) {
+      throw new UsageError(`passphrase: ${(err as Error).message}`);
+    }
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    const started = now();
+    // createIfMissing writes only under the file's lock and only when it is still absent, so a
+    // file created meanwhile by someone else is opened, never replaced.
+    const ring = await Keyring.fromFile(path, { ...(provider === undefined ? { insecureCleartext: true } : { provider }), createIfMissing: true, now });
+    const list = ring.list();
+    if (list.some((k) => k.createdAt < started)) throw new CliError(`refusing to overwrite ${path}: another process created it first`, 1, 'exists');
+    out.line(`Wrote ${relative(io.cwd, path) || path} (mode 0600, ${provider === undefined ? 'CLEARTEXT: development only' : `wrapped by ${provider.name}`}):`);
+    printKeys(out, list, now());
+    out.line();
+    out.line(`Point the application and this tool at it:  export SSS_KEYSET=${relative(io.cwd, path) || path}`);
+    out.result({ ok: true, path, wrapped: provider !== undefined, keys: list.map((k) => keyRow(k, now())) });
+  });
+
+  addKeysetOptions(keys.command('list').description('list every key: kid, purpose, status, age (never key material)')).action(async (opts: KeysetOptions) => {
+    const out = new Output(io, opts.json === true);
+    const { keyring } = await openKeyring(opts, io);
+    const list = keyring.list();
+    printKeys(out, list, now());
+    out.result({ ok: true, keyset: keyring.sourceDescription, keys: list.map((k) => keyRow(k, now())) });
+  });
+
+  addKeysetOptions(
+    keys
+      .command('rotate')
+      .description('add a new key of <purpose> and make it primary (the old primary stays active: it still opens / verifies)')
+      .addArgument(new Argument('<purpose>', 'key purpose').choices(KEY_PURPOSES as KeyPurpose[]))
+      .option('--add-only', 'add the new key as active only (fleet step 1: add everywhere, then `keys promote`)'),
+  ).action(async (purpose: KeyPurpose, opts: KeysetOptions & { addOnly?: boolean }) => {
+    const out = new Output(io, opts.json === true);
+    const { keyring } = await openKeyring(opts, io);
+    const before = keyring.list().find((k) => k.purpose === purpose && k.status === 'primary')?.kid;
+    const info = await change(keyring, undefined, (ring) => ring.rotate(purpose, { activate: opts.addOnly !== true }));
+    out.line(
+      opts.addOnly === true
+        ? `Added ${purpose} key ${info.kid} as active (promote it with \`sealed-session keys promote ${info.kid}\` once every instance has reloaded).`
+        : `New primary ${purpose} key ${info.kid}${before === undefined ? '' : `; ${before} is now active`}.`,
+    );
+    if (purpose === 'encrypt' && opts.addOnly !== true) out.line('Sessions sealed under the old key still open; run `sealed-session rekey` to re-seal them all, then retire it.');
+    out.result({ ok: true, kid: info.kid, purpose, status: info.status, ...(before === undefined ? {} : { previous: before }) });
+  });
+
+  addKeysetOptions(keys.command('promote').description('make an active key the primary of its purpose').argument('<kid>', 'key id')).action(
+    async (kid: string, opts: KeysetOptions) => {
+      const out = new Output(io, opts.json === true);
+      const { keyring } = await openKeyring(opts, io);
+      await change(keyring, kid, (ring) => ring.promote(kid));
+      const info = keyring.get(kid)!;
+      out.line(`${info.purpose} key ${kid} is now primary.`);
+      out.result({ ok: true, kid, purpose: info.purpose, status: info.status });
+    },
+  );
+
+  addStoreOptions(
+    keys
+      .command('retire')
+      .description(
+        'stop using a key. Refused for an encrypt key while sessions are still sealed under it (counted in the configured store), and for a sign / hash key before demotedAt + the longest session lifetime, unless --force',
+      )
+      .argument('<kid>', 'key id')
+      .option('--force', 'retire anyway: sessions or tokens still using the key stop working'),
+  ).action(async (kid: string, opts: StoreOptions & { force?: boolean }) => {
+    const out = new Output(io, opts.json === true);
+    const { keyring, config } = await openKeyring(opts, io);
+    const info = keyring.get(kid);
+    if (info === undefined) throw new CliError(`no key ${kid} in ${keyring.sourceDescription ?? 'the keyset'}`, 1, 'unknown_key');
+    if (info.purpose === 'encrypt' && opts.force !== true && info.status !== 'retired') {
+      if (config.adapter === 'memory') {
+        throw new UsageError('retiring an encrypt key counts the sessions still sealed under it: name the store (--redis, --postgres, --pglite or SSS_ADAPTER/SSS_URL), or pass --force');
+      }
+      const created = await openStore(opts, io);
+      try {
+        await created.store.retireKey(kid);
+      } finally {
+        await created.close();
+      }
+    } else {
+      await change(keyring, kid, (ring) => ring.retire(kid, opts.force === true ? { force: true } : {}));
+    }
+    out.line(`${info.purpose} key ${kid} is retired${opts.force === true ? ' (forced)' : ''}. It can be reactivated until destroyed: \`sealed-session keys destroy ${kid}\` erases it.`);
+    out.result({ ok: true, kid, purpose: info.purpose, status: 'retired', forced: opts.force === true });
+  });
+
+  addKeysetOptions(keys.command('destroy').description('erase a retired key for good (its kid stays listed, never reused)').argument('<kid>', 'key id')).action(
+    async (kid: string, opts: KeysetOptions) => {
+      const out = new Output(io, opts.json === true);
+      const { keyring } = await openKeyring(opts, io);
+      await change(keyring, kid, (ring) => ring.destroy(kid));
+      out.line(`Key ${kid} is destroyed: its material is gone from the keyset file.`);
+      out.result({ ok: true, kid, status: 'destroyed' });
+    },
+  );
+}
