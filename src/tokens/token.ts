@@ -44,6 +44,8 @@ export class SessionTokens {
   private readonly toleranceMs: number;
   private readonly defaultLifetimeMs: number;
   private readonly headers = new Map<string, string>();
+  /** Owner hashes per hash key, so a verify costs one HMAC (the signature), not two. */
+  private readonly ownerHashes = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
 
   constructor(
     private readonly keyring: Keyring,
@@ -110,7 +112,32 @@ export class SessionTokens {
       if (isSessionStoreError(err)) throw new InvalidTokenError('token owner hash key is not usable');
       throw err;
     }
-    if (claimed === undefined || !constantTimeEqual(ownerHash(key, owner), claimed)) throw new OwnerMismatchError();
+    if (claimed === undefined || !constantTimeEqual(this.ownerHashUnder(key, owner), claimed)) throw new OwnerMismatchError();
     return { sessionId: sid, expiresAt: (exp as number) * 1000, kid: header.kid };
+  }
+
+  /**
+   * `ownerHash(key, owner)`, remembered per key object (a reloaded or destroyed key is a new or gone
+   * object) for up to 1024 owners. Only well-typed owners are cached, and only after `ownerHash`
+   * validated them, so the JSON text below is unambiguous and a malformed owner still throws.
+   */
+  private ownerHashUnder(key: Uint8Array, owner: Owner): Uint8Array {
+    const { subject, clientId, fingerprint } = owner ?? {};
+    if (typeof subject !== 'string' || (clientId !== undefined && typeof clientId !== 'string') || (fingerprint !== undefined && typeof fingerprint !== 'string')) {
+      return ownerHash(key, owner);
+    }
+    let perKey = this.ownerHashes.get(key);
+    if (perKey === undefined) {
+      perKey = new Map();
+      this.ownerHashes.set(key, perKey);
+    }
+    const id = JSON.stringify([subject, clientId ?? null, fingerprint ?? null]);
+    let h = perKey.get(id);
+    if (h === undefined) {
+      h = ownerHash(key, owner);
+      if (perKey.size >= 1024) perKey.clear();
+      perKey.set(id, h);
+    }
+    return h;
   }
 }
