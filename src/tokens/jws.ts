@@ -20,6 +20,9 @@ import { isPlainObject } from '../contract/validate.js';
 export const MAX_TOKEN_LENGTH = 4096;
 const SIG_LENGTH = 43; // 32 bytes of HMAC-SHA256 in unpadded base64url
 const KID = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_CACHED_HEADERS = 64;
+/** Parsed header objects (frozen) by their base64url segment; see verifyCompactBytes. */
+const verifiedHeaders = new Map<string, Readonly<Record<string, unknown>>>();
 
 export interface CompactHeader {
   alg: 'HS256';
@@ -73,7 +76,11 @@ export function verifyCompactBytes(token: unknown, options: VerifyCompactOptions
     throw new InvalidTokenError('token is not canonical base64url');
   }
 
-  const header = parseJsonSegment(h);
+  // A header segment that already verified is not decoded and parsed again (every token of one
+  // signing key carries the same one). Only headers behind a valid MAC enter the cache, so a
+  // forger cannot fill it; the checks below still run on every call.
+  const cached = verifiedHeaders.get(h);
+  const header = cached ?? parseJsonSegment(h);
   if (header === undefined) throw new InvalidTokenError('token header is not a JSON object');
   const expectedKeys = options.typ === undefined ? 2 : 3;
   if (
@@ -95,6 +102,10 @@ export function verifyCompactBytes(token: unknown, options: VerifyCompactOptions
   }
   const expected = hmacSha256(key, token.slice(0, second));
   if (!constantTimeEqual(expected, base64urlDecode(s)!)) throw new InvalidTokenError('token signature does not verify');
+  if (cached === undefined) {
+    if (verifiedHeaders.size >= MAX_CACHED_HEADERS) verifiedHeaders.clear();
+    verifiedHeaders.set(h, Object.freeze(header));
+  }
 
   return { header: header as unknown as CompactHeader, payload: base64urlDecode(p)! };
 }
