@@ -42,3 +42,15 @@ export {
   type RekeyResult,
   DEFAULT_MAX_PLAINTEXT_BYTES,
 } from './layers/encrypt.js';
+export { passphraseProvider, type PassphraseProviderOptions } from './keys/providers/passphrase.js';
+export type { KeyEncryptionProvider, WrappedBlob } from './keys/providers/types.js';
+export { KeysetFileSource, type KeysetFileOptions } from './keys/file.js';
+export { KeysetEnvSource, type KeysetEnvOptions } from './keys/env.js';
+export type { KeyringSource } from './keys/source.js';
+export type { KeysetJwk, KeysetJwks } from './keys/jwks.js';
+export type { LockOptions } from './keys/lock.js';
+export { type KeysetProtection, type WrappedKeysetDocument, WRAPPED_FORMAT, MAX_KEYSET_TEXT_BYTES } from './keys/wrapped.js';
+export type { UsableKey, WatchOptions } from './keys/keyring.js';
+export { KEY_PURPOSES, KID_PATTERN } from './keys/types.js';
+export { ENVELOPE_VERSION, MAX_ENVELOPE_OVERHEAD } from './layers/envelope.js';
+export type { AeadAlgorithm } from './crypto/aead/types.js';
