@@ -48,7 +48,7 @@ async function issueToken(target: Target, keyset: string, id: string): Promise<s
   }
 }
 
-function encryptKid(run: { stdout: string }, status: string): string {
+function encryptKid(run: CliRun, status: string): string {
   return (json(run).keys as Array<{ kid: string; purpose: string; status: string }>).find((k) => k.purpose === 'encrypt' && k.status === status)!.kid;
 }
 
