@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SessionStoreConfig, createSessionStore } from 'sealed-session-store/config';
 import { deletePrefix } from '../fixtures/redis.js';
 import { DATABASE_URL, REDIS_URL, serviceSkipReason, uniqueSuffix } from '../support/services.js';
-import { cli, json, spawnCli, tempDir, waitFor } from './helpers.js';
+import { type CliRun, cli, json, spawnCli, tempDir, waitFor } from './helpers.js';
 
 const owner = { subject: 'alice', clientId: 'cli-test' };
 const stranger = { subject: 'mallory' };
