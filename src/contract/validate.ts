@@ -108,10 +108,57 @@ function checkObject(value: object, path: string, depth: number, seen: Set<objec
   }
 }
 
+// The same rules as checkValue / checkObject, as a yes/no walk that builds no path strings and
+// keeps no `seen` set (a cycle runs past MAX_STATE_DEPTH and answers no). Every save validates the
+// whole state, so this is the hot path; only a refused state takes the slow walk, for its message.
+function validValue(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+      return validString(value);
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return true;
+      if (depth > MAX_STATE_DEPTH) return false;
+      if (Array.isArray(value)) {
+        if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value) || !validValue(value[i], depth + 1)) return false;
+        }
+        return true;
+      }
+      return validObject(value, depth);
+    }
+    default:
+      return false;
+  }
+}
+
+function validString(value: string): boolean {
+  if (value.includes('\u0000')) return false;
+  const wf = (value as unknown as WellFormed).isWellFormed;
+  return wf !== undefined ? wf.call(value) : !/[\uD800-\uDFFF]/.test(value.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''));
+}
+
+function validObject(value: object, depth: number): boolean {
+  if (!isPlainObject(value) || Object.getOwnPropertySymbols(value).length > 0) return false;
+  for (const key of Object.keys(value)) {
+    if (!validString(key)) return false;
+    const desc = Object.getOwnPropertyDescriptor(value, key)!;
+    if (desc.get !== undefined || desc.set !== undefined || !validValue(desc.value, depth + 1)) return false;
+  }
+  return true;
+}
+
 /** Asserts `state` is a plain JSON object (see the decisions above). */
 export function assertState(state: unknown, what = 'state'): asserts state is SessionState {
   if (!isPlainObject(state)) throw new InvalidInputError(`${what} must be a plain object`);
+  if (validObject(state, 0)) return;
   checkObject(state, what, 0, new Set());
+  // The slow walk found nothing the fast one refused: they disagree, so refuse rather than guess.
+  throw new InvalidInputError(`${what} is not a plain JSON object`);
 }
 
 /** Validates and serializes a state; enforces `maxBytes` (UTF-8 length) when given. */
