@@ -1,16 +1,24 @@
 import { defineConfig } from 'tsup';
 
 // Each public subpath is one entry; `exports` in package.json names exactly these files
-// (test/package/exports.test.ts checks the two agree after a build).
+// (scripts/check-exports.mjs verifies the two agree after a build, and that each one loads).
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts' },
+    entry: {
+      index: 'src/index.ts',
+      redis: 'src/backends/redis.ts',
+      postgres: 'src/backends/postgres.ts',
+      pglite: 'src/backends/pglite.ts',
+      config: 'src/config.ts',
+      mcp: 'src/mcp/index.ts',
+    },
     format: ['esm', 'cjs'],
     dts: true,
-    clean: true,
     sourcemap: true,
     target: 'node20',
     platform: 'node',
+    // Peer dependencies are the application's, never bundled.
+    external: ['ioredis', 'pg', '@electric-sql/pglite', /^@modelcontextprotocol\/sdk/],
   },
   {
     // vitest is ESM-only, so the suites are too.
@@ -21,5 +29,14 @@ export default defineConfig([
     target: 'node20',
     platform: 'node',
     external: ['vitest'],
+  },
+  {
+    entry: { cli: 'src/cli/main.ts' },
+    format: ['esm'],
+    sourcemap: true,
+    target: 'node20',
+    platform: 'node',
+    banner: { js: '#!/usr/bin/env node' },
+    external: ['ioredis', 'pg', '@electric-sql/pglite'],
   },
 ]);
