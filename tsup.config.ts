@@ -36,7 +36,7 @@ export default defineConfig([
     sourcemap: true,
     target: 'node20',
     platform: 'node',
-    banner: { js: '#!/usr/bin/env node' },
+    // src/cli/main.ts starts with its own `#!/usr/bin/env node`, which tsup keeps.
     external: ['ioredis', 'pg', '@electric-sql/pglite'],
   },
 ]);

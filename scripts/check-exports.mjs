@@ -1,5 +1,6 @@
 // After `npm run build`: every file package.json's `exports` and `bin` name exists, every ESM and
 // CJS entry loads, and the core entry loads no peer dependency (ioredis, pg, PGlite, the MCP SDK).
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -35,6 +36,10 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
 for (const [name, file] of Object.entries(pkg.bin ?? {})) {
   if (!existsSync(join(root, file))) problems.push(`bin ${name}: ${file} is missing`);
   else if (!readFileSync(join(root, file), 'utf8').startsWith('#!')) problems.push(`bin ${name}: ${file} has no shebang`);
+  else {
+    const run = spawnSync(process.execPath, [join(root, file), '--help'], { encoding: 'utf8' });
+    if (run.status !== 0) problems.push(`bin ${name}: --help exited ${run.status}: ${run.stderr.slice(0, 300)}`);
+  }
 }
 const core = readFileSync(join(root, pkg.exports['.'].import.default), 'utf8');
 for (const peer of ['ioredis', 'pg', '@electric-sql/pglite', '@modelcontextprotocol/sdk']) {
