@@ -56,14 +56,21 @@ export interface McpEventLogOptions {
   /** Largest event (JSON text) sealed; default 1 MiB. */
   maxEventBytes?: number;
   now?: () => number;
+  /**
+   * A failed event write (backend down, event too large). The message is still delivered live; only
+   * its resumability is lost (its id is never resolvable). Default: ignored.
+   */
+  onError?: (error: unknown) => void;
 }
 
 /** The events of every session, sealed over one backend. */
 export class McpEventLog {
   readonly store: EncryptedStore;
   readonly maxEventsPerSession: number;
+  readonly onError: (error: unknown) => void;
 
   constructor(options: McpEventLogOptions) {
+    this.onError = options.onError ?? (() => {});
     const max = options.maxEventsPerSession ?? DEFAULT_MAX_EVENTS_PER_SESSION;
     if (!Number.isSafeInteger(max) || max < 1 || max > 100_000) throw new InvalidInputError('maxEventsPerSession must be an integer in 1..100000');
     this.maxEventsPerSession = max;
@@ -146,6 +153,18 @@ export class SessionEventStore implements EventStore {
 
   async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
     if (this.suppressed) return `${this.tag}.replayed`; // never resolvable: refused if presented
+    try {
+      return await this.append(streamId, message);
+    } catch (err) {
+      // Live delivery matters more than resumability: the SDK drops a message whose storage failed.
+      this.log.onError(err);
+      return `${this.tag}.unsaved`;
+    }
+  }
+
+  private async append(streamId: string, message: JSONRPCMessage): Promise<string> {
+    // The SDK's messages can hold `undefined` members (dropped by JSON on the wire); store the wire form.
+    const wire = JSON.parse(JSON.stringify(message)) as JsonValue;
     const store = this.log.store;
     // Reservations of one session queue up in this process, so only other instances cause CAS retries.
     const reserve = this.chain.then(() =>
@@ -156,7 +175,7 @@ export class SessionEventStore implements EventStore {
     );
     this.chain = reserve.catch(() => undefined);
     const seq = (await reserve).value.n;
-    await store.saveRecord(eventRecordId(this.sessionId, seq), { s: streamId, m: message as unknown as JsonValue }, { expiresAt: this.expiresAt, ifAbsent: true });
+    await store.saveRecord(eventRecordId(this.sessionId, seq), { s: streamId, m: wire }, { expiresAt: this.expiresAt, ifAbsent: true });
     const drop = seq - this.log.maxEventsPerSession;
     if (drop >= 1) await store.deleteRecord(eventRecordId(this.sessionId, drop)).catch(() => false);
     return `${this.tag}.${seq}`;

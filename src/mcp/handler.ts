@@ -180,6 +180,7 @@ export class McpSessions {
         ...(options.events.maxEventsPerSession === undefined ? {} : { maxEventsPerSession: options.events.maxEventsPerSession }),
         ...(options.events.maxEventBytes === undefined ? {} : { maxEventBytes: options.events.maxEventBytes }),
         ...(options.now === undefined ? {} : { now: options.now }),
+        onError: (err) => this.onError(err, 'storeEvent'),
       });
       this.ownsEvents = true;
     } else {
