@@ -65,7 +65,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         `${JSON.stringify({ ok: false, error: { code: errorCode(err), message, ...(err instanceof ConfigError ? { field: err.field } : {}) } }, null, 2)}\n`,
       );
     }
-    if (!(err instanceof CliError && err.code === 'interrupted')) io.stderr(`error: ${message}\n`);
+    io.stderr(`error: ${message}\n`);
     if (!(err instanceof CliError) && !isSessionStoreError(err) && io.env.SSS_DEBUG === '1' && err instanceof Error) io.stderr(`${err.stack ?? ''}\n`);
     return exitCode;
   }

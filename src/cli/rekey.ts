@@ -11,7 +11,7 @@ import cliProgress from 'cli-progress';
 import type { RekeyProgress } from '../layers/encrypt.js';
 import type { SecureStore } from '../secure-store.js';
 import type { RecordStore } from '../contract/store.js';
-import { CliError, type CliIo, Output, UsageError, formatDuration } from './io.js';
+import { CliExit, type CliIo, Output, UsageError, formatDuration } from './io.js';
 import { type StoreOptions, addStoreOptions, openStore } from './options.js';
 
 interface RekeyCliOptions extends StoreOptions {
@@ -185,12 +185,15 @@ async function run(
       out.line(`cursor: ${cursor}`);
     }
     out.result({ ok: false, done: false, interrupted: true, ...totals, elapsedMs, ...(cursor === undefined ? {} : { cursor }) });
-    throw new CliError('rekey interrupted', 1, 'interrupted');
+    throw new CliExit(1); // reported above (and as the --json document)
   }
   const usage = await store.keyUsage();
   out.line(`rekey ${done ? 'complete' : 'stopped'}: ${summary}.`);
   out.line(`Sessions per encryption key now: ${Object.entries(usage).map(([k, n]) => `${k}=${n}`).join(', ') || 'none'}`);
   if (totals.failed > 0) out.line(`${totals.failed} session(s) could not be opened or re-sealed (integrity, unknown key, or plaintext without --from-plaintext): see \`sealed-session usage\`.`);
   out.result({ ok: totals.failed === 0, done, ...totals, elapsedMs, primary, usage });
-  if (totals.failed > 0) throw new CliError(`${totals.failed} session(s) failed to re-seal`, 1, 'rekey_failed');
+  if (totals.failed > 0) {
+    out.note(`error: ${totals.failed} session(s) failed to re-seal`);
+    throw new CliExit(1); // the --json document already says ok: false
+  }
 }

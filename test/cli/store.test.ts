@@ -10,6 +10,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SessionStoreConfig, createSessionStore } from 'sealed-session-store/config';
+import { RedisStore } from 'sealed-session-store/redis';
 import { deletePrefix } from '../fixtures/redis.js';
 import { DATABASE_URL, REDIS_URL, serviceSkipReason, uniqueSuffix } from '../support/services.js';
 import { type CliRun, cli, json, spawnCli, tempDir, waitFor } from './helpers.js';
@@ -192,6 +193,37 @@ describe('against Redis', async () => {
   it.skipIf(skip !== undefined)('an interrupted re-key (SIGINT) resumes from its printed cursor and ends with no session on the old key', async () => {
     await interruptedRekey(target());
   }, 120_000);
+
+  it.skipIf(skip !== undefined)('rekey --from-plaintext seals a store that held plaintext sessions; without it they fail (exit 1)', async () => {
+    const { dir, remove } = await tempDir();
+    const t = target();
+    const prefix = t.config.prefix!;
+    const client = new Redis(REDIS_URL);
+    client.on('error', () => {});
+    try {
+      const k = ['--keyset', join(dir, 'k.json'), '--insecure-cleartext'];
+      expect((await cli(['keys', 'generate', ...k])).code).toBe(0);
+      // Yesterday's deployment: a plain RedisStore, no encryption.
+      const plain = new RedisStore({ client, prefix });
+      for (let i = 0; i < 5; i++) await plain.save(`legacy-${i}`, { user: `user-${i}` }, { ttlMs: 3_600_000 });
+      await plain.close();
+      expect(json(await cli(['usage', ...t.args, ...k, '--json'])).usage).toEqual({ plaintext: 5 });
+
+      const strict = await cli(['rekey', ...t.args, ...k, '--json']);
+      expect(strict.code).toBe(1);
+      expect(json(strict)).toMatchObject({ failed: 5, resealed: 0 });
+
+      const migrate = await cli(['rekey', '--from-plaintext', ...t.args, ...k, '--json']);
+      expect(migrate.code, migrate.stderr).toBe(0);
+      expect(json(migrate)).toMatchObject({ resealed: 5, failed: 0 });
+      const usage = json(await cli(['usage', ...t.args, ...k, '--json'])).usage as Record<string, number>;
+      expect(usage.plaintext).toBeUndefined();
+      expect(Object.values(usage)).toEqual([5]);
+    } finally {
+      client.disconnect();
+      await remove();
+    }
+  });
 
   it.skipIf(skip !== undefined)('a server that does not answer, and a URL that is not Redis, fail clearly', async () => {
     const { dir, remove } = await tempDir();
