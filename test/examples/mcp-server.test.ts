@@ -1,0 +1,107 @@
+/**
+ * examples/mcp-server.ts runs here, so it never rots: started as its own process, as a user would
+ * (`tsx examples/mcp-server.ts`), and driven with the SDK client. In memory; then, when Redis is
+ * present, as two instances sharing a keyset file, where a session moves from one to the other.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, resultText, startProxy } from '../mcp/harness.js';
+import { REDIS_URL, serviceSkipReason, uniqueSuffix } from '../support/services.js';
+
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+function runExample(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; output: string[] }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/mcp-server.ts'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, REDIS_URL: '', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const output: string[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`example did not start:\n${output.join('')}`)), 20_000);
+    child.stderr!.on('data', (c: Buffer) => output.push(c.toString()));
+    child.stdout!.on('data', (c: Buffer) => {
+      output.push(c.toString());
+      const m = /listening on (\S+)/.exec(output.join(''));
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve({ url: m[1]!, child, output });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`example exited (${code}):\n${output.join('')}`));
+    });
+  });
+}
+
+async function connect(url: string | URL, token: string) {
+  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
+  const client = new Client({ name: 'example-test', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, transport };
+}
+
+const call = async (client: Client, name: string, args: Record<string, unknown> = {}) => JSON.parse(resultText(await client.callTool({ name, arguments: args })));
+
+describe('examples/mcp-server.ts', () => {
+  it('runs with the embedded store: state per session, other principals refused', async () => {
+    const { url, output, child } = await runExample({});
+    expect(output.join('')).toContain('(sessions: memory)');
+    const { client, transport } = await connect(url, 'alice-demo-token');
+    expect(await call(client, 'count')).toMatchObject({ count: 1 });
+    expect(await call(client, 'count')).toMatchObject({ count: 2 });
+    const stolen = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: 'Bearer bob-demo-token', 'mcp-session-id': transport.sessionId!, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+    });
+    expect(stolen.status).toBe(404);
+    const anonymous = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(anonymous.status).toBe(401);
+    await client.close();
+    child.kill('SIGTERM');
+  });
+
+  it('moves a session between two Redis-backed instances sharing a keyset', async (ctx) => {
+    const skip = await serviceSkipReason('redis');
+    if (skip !== undefined) return ctx.skip();
+    const dir = mkdtempSync(join(tmpdir(), 'sss-mcp-example-'));
+    const prefix = `ssstest:mcp-example:${uniqueSuffix()}:`;
+    const env = { REDIS_URL, SSS_PREFIX: prefix, SSS_KEYSET: join(dir, 'mcp.keyset.json'), SSS_KEYSET_PASSPHRASE: 'correct horse battery staple' };
+    const redis = new Redis(REDIS_URL);
+    try {
+      const one = await runExample({ ...env, INSTANCE: 'one' });
+      expect(one.output.join('')).toContain('(sessions: redis)');
+      const two = await runExample({ ...env, INSTANCE: 'two' }); // reads the keyset file the first one wrote
+      const proxy = await startProxy(Number(new URL(one.url).port));
+      try {
+        const { client } = await connect(proxy.url, 'alice-demo-token');
+        expect(await call(client, 'count')).toEqual({ count: 1, instance: 'one' });
+        one.child.kill('SIGKILL');
+        proxy.target = Number(new URL(two.url).port);
+        expect(await call(client, 'count')).toEqual({ count: 2, instance: 'two' });
+        expect(await call(client, 'where')).toEqual({ instance: 'two', restored: true });
+        await client.close();
+      } finally {
+        await proxy.close();
+        two.child.kill('SIGTERM');
+      }
+    } finally {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await redis.quit();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 40_000);
+});
