@@ -130,6 +130,7 @@ export interface ScopedStoreContext {
 export class ScopedSessionStore implements SessionStore {
   /** Owner hash per hash-key id, computed once per scoped store. */
   private readonly hashes = new Map<string, Uint8Array>();
+  private ownerMetaCache: { owner: string; subject: string; ownerKid: string } | undefined;
 
   constructor(
     private readonly ctx: ScopedStoreContext,
@@ -150,11 +151,15 @@ export class ScopedSessionStore implements SessionStore {
   /** The meta fields binding a new session to this owner, under the primary hash key. */
   private ownerMeta(): Pick<SessionMeta, 'owner' | 'subject' | 'ownerKid'> {
     const { kid, key } = this.ctx.keyring.primary('hash');
-    return {
-      owner: base64urlEncode(this.hashUnder(kid)),
-      subject: base64urlEncode(subjectHash(key, this.owner.subject)),
-      ownerKid: kid,
-    };
+    // Computed once per primary hash key (like `hashes`): every create would otherwise spend an HMAC.
+    if (this.ownerMetaCache?.ownerKid !== kid) {
+      this.ownerMetaCache = {
+        owner: base64urlEncode(this.hashUnder(kid)),
+        subject: base64urlEncode(subjectHash(key, this.owner.subject)),
+        ownerKid: kid,
+      };
+    }
+    return this.ownerMetaCache;
   }
 
   private mismatch(operation: string, id: string): never {
