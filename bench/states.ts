@@ -50,21 +50,28 @@ export function mcpState(bytes: number, seed = 42): SessionState {
   const subs = state.subscriptions as string[];
   const history = (state.appState as { history: SessionState[] }).history;
   let n = 0;
-  while (JSON.stringify(state).length < bytes) {
+  // Track the JSON length incrementally (re-serializing each step would be quadratic at 256 KB):
+  // each array entry adds its own JSON plus one comma.
+  let length = JSON.stringify(state).length;
+  const add = <T>(list: T[], entry: T) => {
+    list.push(entry);
+    length += JSON.stringify(entry).length + (list.length > 1 ? 1 : 0);
+  };
+  while (length < bytes) {
     switch (n % 3) {
       case 0:
-        pending.push({
+        add(pending, {
           id: n,
           method: 'tools/call',
           params: { name: TOOLS[n % TOOLS.length]!, arguments: { q: words(rand, 4), limit: 1 + Math.floor(rand() * 50) } },
           startedAt: 1_760_000_000_000 + n * 1000,
-        });
+        } as SessionState);
         break;
       case 1:
-        subs.push(`file:///workspace/${words(rand, 2).replace(' ', '/')}-${n}.md`);
+        add(subs, `file:///workspace/${words(rand, 2).replace(' ', '/')}-${n}.md`);
         break;
       default:
-        history.push({ at: 1_760_000_000_000 + n * 997, event: words(rand, 3), ok: rand() > 0.1 });
+        add(history, { at: 1_760_000_000_000 + n * 997, event: words(rand, 3), ok: rand() > 0.1 });
     }
     n++;
   }
