@@ -13,10 +13,23 @@
  * is a signed token bound to the principal, checked on every request, and the sealed session
  * record (owner hash, deadlines, revocation) is the single source of truth: a transport alive in
  * this process is only a cache of it.
+ *
+ * What does NOT survive the death of the process holding a session (restore rebuilds the session,
+ * not the work in flight):
+ * - a request being handled (a tool call mid-way): its answer never comes; the client times out.
+ *   Make tools idempotent, or key their side effects by a request id kept in app state;
+ * - a pending server-to-client request (an elicitation or sampling awaiting the user): the client's
+ *   answer reaches an instance that never asked and is dropped; the tool call is lost with it;
+ * - in-memory state of the user's server object (anything not written through `session.update`),
+ *   subscriptions and timers, progress of long operations;
+ * - events whose write to the event store failed, and events older than the per-session cap.
+ * Sticky routing stays the normal path (it keeps live streams and in-flight work on one instance);
+ * restore is for failover, deploys and scale-in.
  */
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type Owner, type RecordStore, type SecureStore, type SessionState, isSessionStoreError } from '../index.js';
+import type { Owner, RecordStore, SecureStore, SessionState } from '../index.js';
+import { storeErrorCode } from './errors.js';
 import { McpEventLog } from './event-store.js';
 import { handleNodeRequest } from './node.js';
 import { readInit, readLogLevel, type StoredInit } from './record.js';
@@ -214,7 +227,8 @@ export class McpSessions {
     } catch (err) {
       if (err instanceof BodyError) return err.response;
       this.onError(err, 'handleRequest');
-      return isSessionStoreError(err, 'backend_unavailable') || isSessionStoreError(err, 'conflict')
+      const code = storeErrorCode(err);
+      return code === 'backend_unavailable' || code === 'conflict'
         ? jsonRpcError(503, -32000, 'Service unavailable')
         : jsonRpcError(500, -32603, 'Internal error');
     }
@@ -286,7 +300,8 @@ export class McpSessions {
     try {
       ({ state: data } = await this.store.for(owner).loadWithMeta(sid));
     } catch (err) {
-      if (isSessionStoreError(err) && CHECK_FAILURES.has(err.code)) {
+      const code = storeErrorCode(err);
+      if (code !== undefined && CHECK_FAILURES.has(code)) {
         this.counters.rejected++;
         await this.drop(sid);
         return sessionNotFound();

@@ -20,7 +20,8 @@
 import { gcm } from '@noble/ciphers/aes.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { ExpiredError, IntegrityError, InvalidInputError, type JsonValue, type Keyring, isSessionStoreError } from '../index.js';
+import { ExpiredError, IntegrityError, InvalidInputError, type JsonValue, type Keyring } from '../index.js';
+import { storeErrorCode } from './errors.js';
 import { fromBase64url, fromUtf8, toBase64url, utf8 } from './encoding.js';
 
 const FORMAT = 's1';
@@ -100,7 +101,7 @@ export function requestStateCodec(options: RequestStateCodecOptions): RequestSta
         key = keyring.keyFor('encrypt', kid);
       } catch (err) {
         // A retired or unknown kid looks like any other forgery from outside.
-        if (isSessionStoreError(err)) throw new IntegrityError();
+        if (storeErrorCode(err) !== undefined) throw new IntegrityError();
         throw err;
       }
       let parsed: unknown;

@@ -11,6 +11,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Keyring, passphraseProvider } from '../../src/index.js';
 import { REPO_ROOT, resultText, startProxy } from '../mcp/harness.js';
 import { REDIS_URL, serviceSkipReason, uniqueSuffix } from '../support/services.js';
 
@@ -81,9 +82,10 @@ describe('examples/mcp-server.ts', () => {
     const env = { REDIS_URL, SSS_PREFIX: prefix, SSS_KEYSET: join(dir, 'mcp.keyset.json'), SSS_KEYSET_PASSPHRASE: 'correct horse battery staple' };
     const redis = new Redis(REDIS_URL);
     try {
-      const one = await runExample({ ...env, INSTANCE: 'one' });
+      // The operator's step: one keyset file, made once, read by every instance.
+      await Keyring.fromFile(env.SSS_KEYSET, { provider: passphraseProvider(env.SSS_KEYSET_PASSPHRASE), createIfMissing: true });
+      const [one, two] = await Promise.all([runExample({ ...env, INSTANCE: 'one' }), runExample({ ...env, INSTANCE: 'two' })]);
       expect(one.output.join('')).toContain('(sessions: redis)');
-      const two = await runExample({ ...env, INSTANCE: 'two' }); // reads the keyset file the first one wrote
       const proxy = await startProxy(Number(new URL(one.url).port));
       try {
         const { client } = await connect(proxy.url, 'alice-demo-token');
