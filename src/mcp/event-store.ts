@@ -104,6 +104,14 @@ export class McpEventLog {
     return this.store.rekey(options);
   }
 
+  /**
+   * Removes expired events (those of sessions that ended by idle timeout stay until the session's
+   * absolute deadline). Redis drops them by native TTL; call this periodically on SQL backends.
+   */
+  cleanupExpired(): Promise<number> {
+    return this.store.cleanupExpired();
+  }
+
   /** Live events per encryption kid (check it too before retiring an encrypt key). */
   keyUsage(): Promise<Record<string, number>> {
     return this.store.keyUsage();
