@@ -52,7 +52,7 @@ export function parseArgs(argv: string[]): Options {
 
 export function budgetFor(options: Options): Budget {
   if (options.smoke) return { warmupMs: 0, timeMs: 2, minIterations: 2 };
-  if (options.quick) return { warmupMs: 15, timeMs: 60, minIterations: 8 };
+  if (options.quick) return { warmupMs: 10, timeMs: 40, minIterations: 4 };
   return { warmupMs: 100, timeMs: 400, minIterations: 16 };
 }
 

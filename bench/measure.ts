@@ -66,7 +66,7 @@ async function cpuPerCall(budget: Budget, fn: Fn): Promise<number> {
     const r = fn();
     if (r instanceof Promise) await r;
     n++;
-  } while (n < budget.minIterations || performance.now() < end);
+  } while (n < Math.max(2, budget.minIterations / 2) || performance.now() < end);
   const c = process.cpuUsage(c0);
   return (c.user + c.system) / n;
 }
