@@ -21,13 +21,27 @@ export interface SessionStoreErrorOptions {
   cause?: unknown;
 }
 
+/**
+ * A global brand, so errors thrown by one copy of this library (each CJS subpath bundle carries its
+ * own copy of these classes) are still recognised by another: `instanceof` alone would not.
+ */
+const BRAND: unique symbol = Symbol.for('sealed-session-store.error') as never;
+
 export class SessionStoreError extends Error {
   readonly code: ErrorCode;
+  declare readonly [BRAND]: true;
 
   constructor(code: ErrorCode, message: string, options?: SessionStoreErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.name = new.target.name;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /** `err instanceof SessionStoreError` holds across bundle copies too. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this === SessionStoreError) return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+    return Function.prototype[Symbol.hasInstance].call(this, value);
   }
 }
 
@@ -130,6 +144,7 @@ export class InvalidTokenError extends SessionStoreError {
   }
 }
 
+/** True for any error of this library (from any copy of it), optionally of one `code`. */
 export function isSessionStoreError(err: unknown, code?: ErrorCode): err is SessionStoreError {
-  return err instanceof SessionStoreError && (code === undefined || err.code === code);
+  return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[BRAND] === true && (code === undefined || (err as SessionStoreError).code === code);
 }
