@@ -12,7 +12,7 @@
 import { Redis } from 'ioredis';
 import { BackendUnavailableError, Keyring, type SecureStore, secureStore } from 'sealed-session-store';
 import { RedisStore } from 'sealed-session-store/redis';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type PrivateRedis, redisCommand, sleep, startProxy, startRedis } from '../support/servers.js';
 import { Ledger, OWNER, describeReport, startMixedLoad, watchProcess } from './harness.js';
 
@@ -92,6 +92,7 @@ describe('RedisStore under faults (private redis-server)', () => {
   afterEach(() => {
     expect(watch.problems).toEqual([]);
   });
+  afterAll(() => watch.dispose());
 
   it('kill -9 and restart during a mixed load, with AOF fsync always: every acknowledged write survives', async (ctx) => {
     if (!redisAvailable) return ctx.skip();
