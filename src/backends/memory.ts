@@ -9,11 +9,11 @@
  */
 import { LRUCache } from 'lru-cache';
 import { BackendStore, type VersionedStoreOptions } from '../contract/base.js';
-import { ConflictError, InvalidInputError, PayloadTooLargeError } from '../contract/errors.js';
+import { idCursor } from '../contract/cursor.js';
+import { ConflictError, PayloadTooLargeError } from '../contract/errors.js';
 import type { DeleteRecordOptions, ListOptions, ListPage, RecordValue, SaveRecordOptions, StoredRecord } from '../contract/store.js';
 import { assertExpiresAt, assertSessionId, normalizeLimit, serializeState } from '../contract/validate.js';
 import { newVersion } from '../contract/version.js';
-import { base64urlDecode, base64urlEncode, utf8Decode, utf8Encode } from '../crypto/bytes.js';
 import type { RandomSource } from '../crypto/random.js';
 
 export interface MemoryStoreOptions extends VersionedStoreOptions {
@@ -36,7 +36,7 @@ interface Entry {
 }
 
 const ENTRY_OVERHEAD = 96;
-const CURSOR_PREFIX = 'm1.';
+const cursors = idCursor('m1.');
 
 export class MemoryStore extends BackendStore {
   private readonly cache: LRUCache<string, Entry>;
@@ -116,7 +116,7 @@ export class MemoryStore extends BackendStore {
   async listActive(options: ListOptions = {}): Promise<ListPage> {
     this.assertOpen();
     const limit = normalizeLimit(options.limit);
-    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+    const after = options.cursor === undefined ? undefined : cursors.decode(options.cursor);
     this.mergePending();
     const now = this.now();
     // Sorted ids make the cursor stable under concurrent writes: a page resumes strictly after the
@@ -129,7 +129,7 @@ export class MemoryStore extends BackendStore {
       if (e !== undefined && e.expiresAt > now) ids.push(id);
     }
     const last = ids[ids.length - 1];
-    return i < this.sorted.length && last !== undefined ? { ids, cursor: CURSOR_PREFIX + base64urlEncode(utf8Encode(last)) } : { ids };
+    return i < this.sorted.length && last !== undefined ? { ids, cursor: cursors.encode(last) } : { ids };
   }
 
   async cleanupExpired(): Promise<number> {
@@ -187,18 +187,4 @@ function upperBound(ids: string[], id: string): number {
     else hi = mid;
   }
   return lo;
-}
-
-function decodeCursor(cursor: string): string {
-  if (typeof cursor === 'string' && cursor.startsWith(CURSOR_PREFIX)) {
-    const bytes = base64urlDecode(cursor.slice(CURSOR_PREFIX.length));
-    const id = bytes === undefined ? undefined : utf8Decode(bytes);
-    try {
-      assertSessionId(id);
-      return id;
-    } catch {
-      // fall through to the single error below
-    }
-  }
-  throw new InvalidInputError('cursor is not one this store issued');
 }

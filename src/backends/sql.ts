@@ -21,11 +21,11 @@
  * parameter: the server's clock never decides whether a session is expired.
  */
 import { BackendStore, type VersionedStoreOptions } from '../contract/base.js';
+import { idCursor } from '../contract/cursor.js';
 import { BackendUnavailableError, ConflictError, InvalidInputError, PayloadTooLargeError, type SessionStoreError } from '../contract/errors.js';
 import type { DeleteRecordOptions, ListOptions, ListPage, RecordValue, SaveRecordOptions, SessionState, StoredRecord } from '../contract/store.js';
 import { assertExpiresAt, assertSessionId, normalizeLimit, serializeState } from '../contract/validate.js';
 import { newVersion } from '../contract/version.js';
-import { base64urlDecode, base64urlEncode, utf8Decode, utf8Encode } from '../crypto/bytes.js';
 import type { RandomSource } from '../crypto/random.js';
 
 export const DEFAULT_TABLE = 'sealed_sessions';
@@ -255,25 +255,10 @@ export function decodeRecord(row: Record<string, unknown>): StoredRecord {
   return { value, version: String(row.version), expiresAt: decodeBigint(row.expires_at) };
 }
 
-const CURSOR_PREFIX = 'q1.';
+const cursors = idCursor('q1.');
 
-export function encodeCursor(id: string): string {
-  return CURSOR_PREFIX + base64urlEncode(utf8Encode(id));
-}
-
-export function decodeCursor(cursor: unknown): string {
-  if (typeof cursor === 'string' && cursor.startsWith(CURSOR_PREFIX)) {
-    const bytes = base64urlDecode(cursor.slice(CURSOR_PREFIX.length));
-    const id = bytes === undefined ? undefined : utf8Decode(bytes);
-    try {
-      assertSessionId(id);
-      return id;
-    } catch {
-      // fall through to the single error below
-    }
-  }
-  throw new InvalidInputError('cursor is not one this store issued');
-}
+export const encodeCursor = (id: string): string => cursors.encode(id);
+export const decodeCursor = (cursor: unknown): string => cursors.decode(cursor);
 
 // ---------------------------------------------------------------------------------------------
 // Errors

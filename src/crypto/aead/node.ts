@@ -3,20 +3,9 @@
  * Key objects are cached per key buffer, so the hot path never re-imports a key. Only loaded
  * when `nodeCrypto` exists; byte-identical to the noble engine (tested both ways).
  */
-import type { KeyObject } from 'node:crypto';
-import { nodeCrypto } from '../node.js';
+import { nodeCrypto, nodeKeyObject } from '../node.js';
 import { AEAD_SPECS, type Aead } from './types.js';
 
-const keyObjects = new WeakMap<Uint8Array, KeyObject>();
-
-function keyObject(key: Uint8Array): KeyObject {
-  let k = keyObjects.get(key);
-  if (k === undefined) {
-    k = nodeCrypto!.createSecretKey(key);
-    keyObjects.set(key, k);
-  }
-  return k;
-}
 
 const spec = AEAD_SPECS['aes-256-gcm'];
 
@@ -27,7 +16,7 @@ class NodeAesGcm implements Aead {
   seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Uint8Array, outOffset: number): number {
     if (key.length !== 32) throw new RangeError(`aes-256-gcm key must be 32 bytes, got ${key.length}`);
     if (nonce.length !== 12) throw new RangeError(`aes-256-gcm nonce must be 12 bytes, got ${nonce.length}`);
-    const cipher = nodeCrypto!.createCipheriv('aes-256-gcm', keyObject(key), nonce, { authTagLength: 16 });
+    const cipher = nodeCrypto!.createCipheriv('aes-256-gcm', nodeKeyObject(key), nonce, { authTagLength: 16 });
     cipher.setAAD(aad);
     const ct = cipher.update(plaintext);
     const last = cipher.final(); // GCM is a stream mode: always empty, kept for completeness
@@ -41,7 +30,7 @@ class NodeAesGcm implements Aead {
     if (key.length !== 32 || nonce.length !== 12 || sealed.length < 16) return undefined;
     const split = sealed.length - 16;
     try {
-      const decipher = nodeCrypto!.createDecipheriv('aes-256-gcm', keyObject(key), nonce, { authTagLength: 16 });
+      const decipher = nodeCrypto!.createDecipheriv('aes-256-gcm', nodeKeyObject(key), nonce, { authTagLength: 16 });
       decipher.setAAD(aad);
       decipher.setAuthTag(sealed.subarray(split));
       const pt = decipher.update(sealed.subarray(0, split));
