@@ -7,7 +7,7 @@
  * costs an attacker holding the file as much. The derived KEK is cached per salt in memory, so the
  * read-modify-write of a rotation pays for scrypt once, not twice.
  */
-import { IntegrityError } from '../../contract/errors.js';
+import { IntegrityError, KeyStateError } from '../../contract/errors.js';
 import { base64urlDecode, base64urlEncode, utf8Encode } from '../../crypto/bytes.js';
 import { getAead } from '../../crypto/aead/index.js';
 import { type RandomSource, secureRandom } from '../../crypto/random.js';
@@ -52,6 +52,8 @@ export function passphraseProvider(passphrase: string | Uint8Array, options: Pas
   if (!inRange(logN, [options.unsafeLowCost === true ? 10 : 15, 22])) throw new RangeError(`logN must be an integer in ${options.unsafeLowCost === true ? 10 : 15}..22`);
   if (!inRange(r, LIMITS.r)) throw new RangeError('r must be an integer in 1..32');
   if (!inRange(p, LIMITS.p)) throw new RangeError('p must be an integer in 1..16');
+  const ownWork = 2 ** logN * r * p;
+  const ownMemory = 2 ** logN * r;
   const random = options.random ?? secureRandom;
   const aead = getAead('aes-256-gcm');
   const cache = new Map<string, Promise<Uint8Array>>();
@@ -90,6 +92,12 @@ export function passphraseProvider(passphrase: string | Uint8Array, options: Pas
       const nonceBytes = base64urlDecode(nonce);
       const sealed = base64urlDecode(ciphertext);
       if (saltBytes === undefined || saltBytes.length < 16 || nonceBytes?.length !== 12 || sealed === undefined) throw new IntegrityError();
+      // The file is untrusted input, and its cost parameters are only authenticated AFTER the
+      // derivation: a tampered file could ask for hours of CPU and gigabytes of memory (denial of
+      // service). Refuse any cost above twice this provider's own before deriving anything.
+      if (2 ** n * rr * pp > 2 * ownWork || 2 ** n * rr > 2 * ownMemory) {
+        throw new KeyStateError(`the keyset asks for a scrypt cost (logN ${n}, r ${rr}, p ${pp}) above this provider's limit; create the provider with at least that cost`);
+      }
       const params = { logN: n, r: rr, p: pp };
       const kek = await derive(salt, params);
       const plain = aead.open(kek, nonceBytes, sealed, blobAad(aad, params, salt));
