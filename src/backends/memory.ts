@@ -41,6 +41,7 @@ const cursors = idCursor('m1.');
 export class MemoryStore extends BackendStore {
   private readonly cache: LRUCache<string, Entry>;
   private readonly maxRecordBytes: number;
+  private readonly maxEntries: number;
   private readonly random: RandomSource | undefined;
   /** Ids in sorted order (may still hold deleted ids until the next merge; listing re-checks the cache). */
   private sorted: string[] = [];
@@ -49,12 +50,14 @@ export class MemoryStore extends BackendStore {
 
   constructor(options: MemoryStoreOptions = {}) {
     super(options);
-    const maxEntries = options.maxEntries ?? 100_000;
+    this.maxEntries = options.maxEntries ?? 100_000;
+    if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
     const maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
     this.maxRecordBytes = Math.min(options.maxRecordBytes ?? 4 * 1024 * 1024, maxBytes);
     this.random = options.random;
     this.cache = new LRUCache<string, Entry>({
-      max: maxEntries,
+      // The entry bound is enforced in saveRecord rather than with lru-cache's `max`, which
+      // preallocates arrays of that size up front (tens of milliseconds per store at 100k).
       maxSize: maxBytes,
       sizeCalculation: (entry) => entry.size,
     });
@@ -98,6 +101,8 @@ export class MemoryStore extends BackendStore {
     if (options.ifAbsent === true && current !== undefined) throw new ConflictError('record already exists');
     if (options.ifVersion !== undefined && current?.version !== options.ifVersion) throw new ConflictError();
     const version = newVersion(this.random);
+    // Full: make room by evicting the least recently used session.
+    if (current === undefined && this.cache.size >= this.maxEntries) this.cache.pop();
     this.cache.set(id, { json, bytes, version, expiresAt: options.expiresAt, size: size + id.length * 2 + ENTRY_OVERHEAD });
     if (current === undefined) this.pending.push(id);
     return version;

@@ -23,7 +23,7 @@ interface Target {
   dispose?: (store: RecordStore) => Promise<void>;
 }
 
-/** MemoryStore with a small index: lru-cache preallocates for `maxEntries` (about 60 ms at the default 100k). */
+/** A small MemoryStore per model run. */
 const memory: BackendFixture = {
   name: 'memory',
   skipReason: async () => undefined,
