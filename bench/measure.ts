@@ -75,15 +75,28 @@ export async function measure(spec: MeasureSpec, budget: Budget, fn: Fn): Promis
   const ops = spec.ops ?? 1;
   const warmEnd = performance.now() + budget.warmupMs;
   let warm = 0;
+  let isAsync = false;
   while (warm < 2 || performance.now() < warmEnd) {
-    await fn();
+    const r = fn();
+    if (r instanceof Promise) {
+      isAsync = true;
+      await r;
+    }
     warm++;
   }
   const bench = new Bench({ time: budget.timeMs, iterations: budget.minIterations, warmup: false, throws: true });
-  // An `async` wrapper keeps tinybench from calling `fn` once to find out whether it is async.
-  bench.add(spec.id, async () => {
-    await fn();
-  });
+  // A synchronous row is timed around the bare call (an await per iteration would add a microtask
+  // turn to every sample); an `async` wrapper keeps tinybench from calling `fn` to find out.
+  bench.add(
+    spec.id,
+    isAsync
+      ? async () => {
+          await fn();
+        }
+      : () => {
+          fn();
+        },
+  );
   await bench.run();
   const cpuUsPerOp = await cpuPerCall(budget, fn) / ops;
   const task = bench.tasks[0]!;

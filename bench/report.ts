@@ -8,6 +8,8 @@ export interface Machine {
   cpu: string;
   cores: number;
   memoryGiB: number;
+  /** 1-minute load average when the run started and ended (other work on the machine skews timings). */
+  loadAvg: { start: number; end: number };
   redis?: string;
   postgres?: string;
 }
@@ -99,7 +101,7 @@ export function markdown(doc: RunDocument, sizes: string[]): string {
     `# sealed-session-store benchmarks (${doc.mode} run, ${doc.startedAt})`,
     '',
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}` +
-      `${m.redis === undefined ? '' : `, Redis ${m.redis}`}${m.postgres === undefined ? '' : `, PostgreSQL ${m.postgres}`} (servers on the same machine). Run took ${doc.durationS.toFixed(0)} s.`,
+      `${m.redis === undefined ? '' : `, Redis ${m.redis}`}${m.postgres === undefined ? '' : `, PostgreSQL ${m.postgres}`} (servers on the same machine). Run took ${doc.durationS.toFixed(0)} s; 1-min load average ${m.loadAvg.start.toFixed(1)} at start, ${m.loadAvg.end.toFixed(1)} at end.`,
     '',
     '## Targets',
     '',

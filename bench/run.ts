@@ -28,13 +28,14 @@ const SUITES: Array<[string, (ctx: Ctx) => Promise<void>]> = [
   ['admin', runAdmin],
 ];
 
-async function machine(ctx: Ctx): Promise<Machine> {
+async function machine(ctx: Ctx, loadAtStart: number): Promise<Machine> {
   const out: Machine = {
     node: process.versions.node,
     platform: `${os.type()} ${os.release()} ${os.arch()}`,
     cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
     cores: os.cpus().length,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    loadAvg: { start: loadAtStart, end: os.loadavg()[0]! },
   };
   const info = await ctx.services.redis?.info('server').catch(() => undefined);
   const rv = info?.match(/redis_version:(\S+)/)?.[1];
@@ -48,6 +49,7 @@ export async function main(argv: string[]): Promise<RunDocument> {
   const options = parseArgs(argv);
   const startedAt = new Date();
   const t0 = performance.now();
+  const loadAtStart = os.loadavg()[0]!;
   const sizes: SizeName[] = options.quick ? ['1KB'] : (Object.keys(SIZES) as SizeName[]);
   const services = await connectServices({ noServices: options.noServices });
   const ctx: Ctx = {
@@ -62,6 +64,13 @@ export async function main(argv: string[]): Promise<RunDocument> {
     notes: [],
     log: (line) => console.error(line),
   };
+  // Ctrl-C still removes what the run created on Redis / PostgreSQL.
+  const onSignal = () => {
+    console.error('[bench] interrupted: cleaning up');
+    void services.cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   let doc: RunDocument;
   try {
     for (const [name, run] of SUITES) {
@@ -76,13 +85,15 @@ export async function main(argv: string[]): Promise<RunDocument> {
       startedAt: startedAt.toISOString(),
       durationS: (performance.now() - t0) / 1000,
       mode: options.smoke ? 'smoke' : options.quick ? 'quick' : 'full',
-      machine: await machine(ctx),
+      machine: await machine(ctx, loadAtStart),
       notes: ctx.notes,
       targets: evaluateTargets(ctx.results, ctx.oneShots),
       measurements: ctx.results,
       admin: ctx.oneShots,
     };
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await services.cleanup();
   }
   mkdirSync(options.outDir, { recursive: true });
