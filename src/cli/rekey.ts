@@ -65,7 +65,7 @@ export function registerRekeyCommand(program: Command, io: CliIo): void {
       )
       .option('--cursor <cursor>', 'resume an interrupted run from the cursor it printed')
       .option('--batch-size <n>', 'sessions listed per page (1..1000, default 100)')
-      .option('--concurrency <n>', 'sessions re-sealed at once (1..64, default 4)')
+      .option('--concurrency <n>', 'sessions re-sealed at once (1..64, default 16)')
       .option('--max-rate <n>', 'at most <n> sessions per second (spares a busy database)')
       .option('--from-plaintext', 'MIGRATION: also seal plaintext sessions written before encryption was turned on')
       .addOption(new Option('--no-progress', 'plain progress lines even on a terminal'))
@@ -73,7 +73,7 @@ export function registerRekeyCommand(program: Command, io: CliIo): void {
   ).action(async (opts: RekeyCliOptions) => {
     const out = new Output(io, opts.json === true);
     const batchSize = intOption(opts.batchSize, '--batch-size', 1, 1000) ?? 100;
-    const concurrency = intOption(opts.concurrency, '--concurrency', 1, 64) ?? 4;
+    const concurrency = intOption(opts.concurrency, '--concurrency', 1, 64) ?? 16;
     const maxRate = intOption(opts.maxRate, '--max-rate', 1, 1_000_000);
     if (opts.cursor !== undefined && opts.cursor === '') throw new UsageError('--cursor needs the value printed by the interrupted run');
     const created = await openStore(opts, io, opts.fromPlaintext === true ? { unsafeAcceptPlaintext: true } : {});
