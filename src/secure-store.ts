@@ -156,8 +156,8 @@ export class SecureStore {
 
   /** Stops the sweep timer, waits for in-flight writes. Does not close an injected client. */
   async close(): Promise<void> {
+    // Each layer closes the one below it after its queued writes: TTL, then encryption, then the backend.
     await this.ttl.close();
-    await this.encrypted.close();
   }
 
   /** Live session ids (all owners). */

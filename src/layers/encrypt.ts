@@ -8,7 +8,7 @@
  * versions and re-seal with a fresh nonce on every write. Loads that find an older key re-seal
  * under the primary (best-effort, through CAS); `rekey()` does it for every session at once.
  */
-import { VersionedStore, type VersionedStoreOptions } from '../contract/base.js';
+import type { VersionedStoreOptions } from '../contract/base.js';
 import {
   BackendUnavailableError,
   ExpiredError,
@@ -19,12 +19,13 @@ import {
   PayloadTooLargeError,
   isSessionStoreError,
 } from '../contract/errors.js';
-import type { DeleteRecordOptions, ListOptions, ListPage, RecordStore, SaveRecordOptions, SessionState, StoredRecord } from '../contract/store.js';
+import type { RecordStore, SaveRecordOptions, SessionState, StoredRecord } from '../contract/store.js';
 import { isRecordStore } from '../contract/store.js';
 import { assertSessionId, assertState, normalizeLimit } from '../contract/validate.js';
 import { AEAD_SPECS, type Aead, type AeadAlgorithm, type AeadEngineName, deriveAlgorithmKey, getAead, hasNodeEngine, isAeadAlgorithm } from '../crypto/aead/index.js';
 import { type RandomSource, secureRandom } from '../crypto/random.js';
 import type { Keyring, RetireOptions } from '../keys/keyring.js';
+import { LayerStore } from './layer.js';
 import { MAX_ENVELOPE_OVERHEAD, envelopeAad, envelopeHeader, namespaceField, parseEnvelope } from './envelope.js';
 
 /** Default bound on a state's JSON text (UTF-8 bytes) before it is sealed: 1 MiB. */
@@ -108,12 +109,11 @@ function encodeUtf8(s: string): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-export class EncryptedStore extends VersionedStore<SessionState> {
+export class EncryptedStore extends LayerStore {
   readonly keyring: Keyring;
   readonly namespace: string;
   readonly algorithm: AeadAlgorithm;
   readonly maxPlaintextBytes: number;
-  private readonly inner: RecordStore;
   private readonly aead: Aead;
   private readonly openers: Record<AeadAlgorithm, Aead>;
   private readonly nsField: Uint8Array;
@@ -125,7 +125,7 @@ export class EncryptedStore extends VersionedStore<SessionState> {
   private readonly unsubscribe: () => void;
 
   constructor(inner: RecordStore, options: EncryptedStoreOptions) {
-    super(options);
+    super(inner, options);
     if (inner === null || typeof inner !== 'object' || !isRecordStore(inner)) throw new InvalidInputError('EncryptedStore wraps a store offering the record-level contract (loadRecord / saveRecord / deleteRecord)');
     if (options?.keyring === undefined) throw new InvalidInputError('EncryptedStore needs a keyring');
     const algorithm = options.algorithm ?? 'aes-256-gcm';
@@ -140,7 +140,6 @@ export class EncryptedStore extends VersionedStore<SessionState> {
     } catch (err) {
       throw new InvalidInputError((err as Error).message);
     }
-    this.inner = inner;
     this.keyring = options.keyring;
     this.namespace = options.namespace;
     this.algorithm = algorithm;
@@ -180,24 +179,6 @@ export class EncryptedStore extends VersionedStore<SessionState> {
     return this.inner.saveRecord(id, this.seal(id, this.serialize(value)), options);
   }
 
-  deleteRecord(id: string, options?: DeleteRecordOptions): Promise<boolean> {
-    return this.inner.deleteRecord(id, options);
-  }
-
-  listActive(options?: ListOptions): Promise<ListPage> {
-    this.assertOpen();
-    return this.inner.listActive(options);
-  }
-
-  cleanupExpired(): Promise<number> {
-    this.assertOpen();
-    return this.inner.cleanupExpired();
-  }
-
-  override async start(): Promise<void> {
-    await this.inner.start?.();
-  }
-
   /** Expiry is checked on the backend's record before decrypting: an expired session stays `expired` even once its key is retired. */
   override async load(id: string): Promise<SessionState> {
     this.assertOpen();
@@ -219,7 +200,7 @@ export class EncryptedStore extends VersionedStore<SessionState> {
   /** Closes this layer (waiting for queued updates) and then the inner store. */
   protected override async onClose(): Promise<void> {
     this.unsubscribe();
-    await this.inner.close();
+    await super.onClose();
   }
 
   // ---------------------------------------------------------------- keys

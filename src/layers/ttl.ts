@@ -13,19 +13,11 @@
  * most applications) and 12 h absolute (it suggests 4-8 h for office workers; 12 h covers a long
  * working day of an MCP client). Sliding renewal is off by default.
  */
-import { VersionedStore, type VersionedStoreOptions } from '../contract/base.js';
+import type { VersionedStoreOptions } from '../contract/base.js';
 import { type CasStep, compareAndSwap } from '../contract/cas.js';
-import type {
-  DeleteRecordOptions,
-  ListOptions,
-  ListPage,
-  RecordStore,
-  SaveOptions,
-  SaveRecordOptions,
-  SessionState,
-  StoredRecord,
-} from '../contract/store.js';
+import type { RecordStore, SaveOptions, SaveRecordOptions, SessionState, StoredRecord } from '../contract/store.js';
 import { assertExpiresAt, assertSessionId, assertState, mergeState, normalizeTtl } from '../contract/validate.js';
+import { LayerStore } from './layer.js';
 import { SEALED_FORMAT, type Sealed, type SessionMeta, asSealed, isSealed, toState } from './sealed.js';
 
 export const DEFAULT_IDLE_MS = 30 * 60 * 1000;
@@ -62,7 +54,7 @@ export interface TtlStats {
 
 type SealedRecord = StoredRecord<SessionState> & { sealed: Sealed };
 
-export class TtlStore extends VersionedStore<SessionState> {
+export class TtlStore extends LayerStore {
   readonly idleMs: number;
   readonly absoluteMs: number;
   private readonly sliding: boolean;
@@ -71,12 +63,9 @@ export class TtlStore extends VersionedStore<SessionState> {
   private readonly timer: ReturnType<typeof setInterval> | undefined;
   private readonly counters: TtlStats = { renewals: 0, renewalsSkipped: 0, sweeps: 0, sweepErrors: 0 };
 
-  constructor(
-    private readonly inner: RecordStore,
-    options: TtlOptions = {},
-  ) {
+  constructor(inner: RecordStore, options: TtlOptions = {}) {
     const idleMs = normalizeTtl(options.idleMs ?? DEFAULT_IDLE_MS);
-    super({ ...options, defaultTtlMs: idleMs });
+    super(inner, { ...options, defaultTtlMs: idleMs });
     this.idleMs = idleMs;
     this.absoluteMs = normalizeTtl(options.absoluteMs ?? DEFAULT_ABSOLUTE_MS);
     this.sliding = options.sliding ?? false;
@@ -111,13 +100,9 @@ export class TtlStore extends VersionedStore<SessionState> {
     return Math.ceil(ttl / this.granularityMs) * this.granularityMs;
   }
 
-  override async start(): Promise<void> {
-    await super.start();
-    await this.inner.start?.();
-  }
-
   protected override async onClose(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
+    await super.onClose();
   }
 
   // ------------------------------------------------------------------ record level
@@ -148,21 +133,6 @@ export class TtlStore extends VersionedStore<SessionState> {
     const expiresAt = Math.min(options.expiresAt, sealed.meta.absoluteAt);
     const next: Sealed = { meta: { ...sealed.meta, expiresAt }, data: sealed.data };
     return this.inner.saveRecord(id, toState(next), { ...options, expiresAt });
-  }
-
-  deleteRecord(id: string, options?: DeleteRecordOptions): Promise<boolean> {
-    this.assertOpen();
-    return this.inner.deleteRecord(id, options);
-  }
-
-  listActive(options?: ListOptions): Promise<ListPage> {
-    this.assertOpen();
-    return this.inner.listActive(options);
-  }
-
-  cleanupExpired(): Promise<number> {
-    this.assertOpen();
-    return this.inner.cleanupExpired();
   }
 
   // ------------------------------------------------------------------ session level

@@ -1,0 +1,41 @@
+/**
+ * `LayerStore`: what every decorator layer shares. It wraps an inner store that keeps the record
+ * level, passes deletes, listing, cleanup and start-up straight through, and closes the inner store
+ * after its own queued compare-and-swap loops have finished (injected clients are never closed: that
+ * is each backend's rule). A layer supplies only how records are transformed on the way in and out.
+ */
+import { VersionedStore, type VersionedStoreOptions } from '../contract/base.js';
+import type { DeleteRecordOptions, ListOptions, ListPage, RecordStore, SessionState } from '../contract/store.js';
+
+export abstract class LayerStore extends VersionedStore<SessionState> {
+  constructor(
+    protected readonly inner: RecordStore,
+    options: VersionedStoreOptions = {},
+  ) {
+    super(options);
+  }
+
+  override async start(): Promise<void> {
+    await super.start();
+    await this.inner.start?.();
+  }
+
+  deleteRecord(id: string, options?: DeleteRecordOptions): Promise<boolean> {
+    this.assertOpen();
+    return this.inner.deleteRecord(id, options);
+  }
+
+  listActive(options?: ListOptions): Promise<ListPage> {
+    this.assertOpen();
+    return this.inner.listActive(options);
+  }
+
+  cleanupExpired(): Promise<number> {
+    this.assertOpen();
+    return this.inner.cleanupExpired();
+  }
+
+  protected override async onClose(): Promise<void> {
+    await this.inner.close();
+  }
+}
