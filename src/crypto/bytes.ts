@@ -29,13 +29,13 @@ export function base64urlEncode(bytes: Uint8Array): string {
 }
 
 /** True when `s` is canonical unpadded base64url: alphabet only, valid length, zero trailing bits. */
+const ALPHABET_ONLY = /^[A-Za-z0-9_-]*$/;
+
 export function isCanonicalBase64url(s: string): boolean {
   const len = s.length;
   if (len % 4 === 1) return false;
-  for (let i = 0; i < len; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || LOOKUP[c]! < 0) return false;
-  }
+  // One regular-expression scan: several times faster than a charCode loop on token-sized input.
+  if (!ALPHABET_ONLY.test(s)) return false;
   if (len === 0) return true;
   const last = LOOKUP[s.charCodeAt(len - 1)]!;
   if (len % 4 === 2) return (last & 0x0f) === 0;
@@ -74,6 +74,12 @@ export function utf8Encode(s: string): Uint8Array {
 
 /** Strict UTF-8 decoding; returns undefined on invalid sequences. */
 export function utf8Decode(bytes: Uint8Array): string | undefined {
+  if (hasBuffer) {
+    // Buffer's decoder is much faster on small inputs; it replaces invalid sequences with U+FFFD,
+    // so only text containing U+FFFD needs the strict (fatal) decoder to tell the two apart.
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+    if (!text.includes('\ufffd')) return text;
+  }
   try {
     return decoder.decode(bytes);
   } catch {
