@@ -37,12 +37,24 @@ export interface Sealed {
 const NUMERIC: Array<keyof SessionMeta> = ['v', 'createdAt', 'expiresAt', 'absoluteAt', 'ttlMs'];
 const OPTIONAL_STRINGS: Array<keyof SessionMeta> = ['owner', 'subject', 'ownerKid'];
 
-/** True when `value` has the sealed shape (checked field by field; anything else is not ours). */
+/** An HMAC-SHA256 in canonical base64url: what `owner` and `subject` hold. */
+const HASH_B64 = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+const KID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * True when `value` has the sealed shape, checked field by field: anything else is not ours. Even a
+ * record that opened (so it was sealed by a key holder) must not be able to steer the layers with a
+ * malformed field, e.g. a subject that is not a hash and so no valid revocation-mark id.
+ */
 export function isSealed(value: unknown): value is Sealed {
   if (!isPlainObject(value) || !isPlainObject(value.meta) || !isPlainObject(value.data)) return false;
   const meta = value.meta;
   for (const k of NUMERIC) if (typeof meta[k] !== 'number' || !Number.isFinite(meta[k])) return false;
   for (const k of OPTIONAL_STRINGS) if (meta[k] !== undefined && typeof meta[k] !== 'string') return false;
+  if ((meta.ttlMs as number) <= 0) return false;
+  if (meta.owner !== undefined && !HASH_B64.test(meta.owner as string)) return false;
+  if (meta.subject !== undefined && !HASH_B64.test(meta.subject as string)) return false;
+  if (meta.ownerKid !== undefined && !KID.test(meta.ownerKid as string)) return false;
   return meta.v === SEALED_FORMAT;
 }
 

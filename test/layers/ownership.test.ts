@@ -87,4 +87,22 @@ describe('ownership', () => {
     expect(info.kid).toBe(store.keyring.primary('encrypt').kid);
     expect(info.meta.owner).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
+
+  it('a sealed record whose meta is malformed (even one a key holder sealed) is one integrity error', async () => {
+    const { store, clock } = setup();
+    const id = await store.for(alice).create({ ok: true });
+    const good = (await store.ttl.loadRecord(id))!.sealed;
+    const t = clock.now();
+    const hostile = [
+      { ...good.meta, subject: ' ' }, // not a hash: would make an invalid revocation-mark id
+      { ...good.meta, owner: 'short' },
+      { ...good.meta, ownerKid: 'has space' },
+      { ...good.meta, ttlMs: 0 },
+      { ...good.meta, absoluteAt: 'soon' },
+    ];
+    for (const meta of hostile) {
+      await store.encrypted.saveRecord(id, { meta, data: { ok: true } } as never, { expiresAt: t + 60_000 });
+      await expectCode(store.for(alice).load(id), 'integrity');
+    }
+  });
 });
