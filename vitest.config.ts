@@ -22,6 +22,7 @@ export default defineConfig({
     ],
   },
   test: {
+    setupFiles: ['test/support/fast-check-seed.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     // `npm test` runs both projects: `unit` first (files in parallel), then `faults` alone, one
