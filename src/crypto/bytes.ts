@@ -98,3 +98,13 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/**
+ * Random bytes as an identifier (session ids, key ids): base64url that never starts with '-', so a
+ * pasted id is never taken for a command-line option (`sealed-session inspect -xyz…`). Mapping a
+ * leading '-' to 'A' costs under 0.03 bits of entropy.
+ */
+export function base64urlId(bytes: Uint8Array): string {
+  const s = base64urlEncode(bytes);
+  return s.startsWith('-') ? `A${s.slice(1)}` : s;
+}

@@ -15,7 +15,7 @@
  * rotations at once (two processes, two instances) never lose a key.
  */
 import { KeyStateError, UnknownKeyError } from '../contract/errors.js';
-import { base64urlEncode } from '../crypto/bytes.js';
+import { base64urlId } from '../crypto/bytes.js';
 import { type RandomSource, secureRandom } from '../crypto/random.js';
 import { type KeysetEnvOptions, KeysetEnvSource } from './env.js';
 import { type KeysetFileOptions, KeysetFileSource } from './file.js';
@@ -375,7 +375,7 @@ export class Keyring {
     const key = this.random(32);
     checkKeyLength(purpose, key.length);
     let kid: string;
-    do kid = base64urlEncode(this.random(9));
+    do kid = base64urlId(this.random(9));
     while (this.entries.has(kid));
     const e: KeyEntry = { info: { kid, purpose, status, createdAt: this.now() }, key };
     this.entries.set(kid, e);

@@ -1,13 +1,14 @@
 /**
  * Session ids: 192 bits from the CSPRNG, base64url. Far past the 128 bits OWASP asks for, so
  * guessing or enumerating ids is hopeless; URL-safe and visible ASCII only (the MCP rule), and never
- * starting with '~', which the secure store reserves for its own records.
+ * starting with '~', which the secure store reserves for its own records, nor with '-' (never taken
+ * for a command-line option).
  */
-import { base64urlEncode } from '../crypto/bytes.js';
+import { base64urlId } from '../crypto/bytes.js';
 import { type RandomSource, secureRandom } from '../crypto/random.js';
 
 export const SESSION_ID_BYTES = 24;
 
 export function createSessionId(random: RandomSource = secureRandom): string {
-  return base64urlEncode(random(SESSION_ID_BYTES));
+  return base64urlId(random(SESSION_ID_BYTES));
 }

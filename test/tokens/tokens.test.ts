@@ -31,10 +31,19 @@ describe('session ids', () => {
     const seen = new Set<string>();
     for (let i = 0; i < 2000; i++) {
       const id = createSessionId();
-      expect(id).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{31}$/);
       seen.add(id);
     }
     expect(seen.size).toBe(2000);
+  });
+
+  it('never start with "-" (so no id or kid is taken for a command-line option)', () => {
+    const dashFirst = () => new Uint8Array(24).fill(0xfb); // base64url "-" is 62: 0xfb = 111110 11
+    expect(createSessionId(dashFirst)[0]).not.toBe('-');
+    let draw = 0;
+    // Every draw starts with 0xfb (a leading '-') but differs after it, so kids stay distinct.
+    const ring = Keyring.generate({ random: (n) => new Uint8Array(n).fill(0xfb).map((b, i) => (i === n - 1 ? ++draw & 0xff : b)) });
+    for (const k of ring.list()) expect(k.kid[0]).not.toBe('-');
   });
 });
 
