@@ -3,7 +3,7 @@
  * note, never fails the run), given one unique key prefix / schema per run, and cleaned at the end:
  * every key under the prefix is unlinked and the schema is dropped, whatever happened in between.
  */
-import net from 'node:net';
+import { probe } from '../test/support/services.js';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
@@ -16,21 +16,6 @@ export const REDIS_PREFIX = `sssbench:${RUN}:`;
 /** Every PostgreSQL table this run creates lives in this schema. */
 export const PG_SCHEMA = `sss_bench_${RUN}`;
 
-function probe(url: string, defaultPort: number): Promise<string | undefined> {
-  const u = new URL(url);
-  const host = u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
-  const port = Number(u.port || defaultPort);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (reason: string | undefined) => {
-      socket.destroy();
-      resolve(reason);
-    };
-    socket.setTimeout(1000, () => done(`no answer from ${host}:${port} within 1 s`));
-    socket.once('connect', () => done(undefined));
-    socket.once('error', (err) => done(`${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
-  });
-}
 
 export interface Services {
   redis: Redis | undefined;
@@ -49,7 +34,7 @@ export async function connectServices(options: { noServices: boolean }): Promise
   if (options.noServices) {
     redisSkip = pgSkip = 'skipped (--no-services)';
   } else {
-    const [r, p] = await Promise.all([probe(REDIS_URL, 6379), probe(DATABASE_URL, 5432)]);
+    const [r, p] = await Promise.all([probe(REDIS_URL, 6379, 1000), probe(DATABASE_URL, 5432, 1000)]);
     if (r === undefined) {
       redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
       redis.on('error', () => {});

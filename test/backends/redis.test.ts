@@ -4,6 +4,7 @@
  * connection, an across-process race, and (when redis-server can be started here) a real 3-node
  * Redis Cluster on loopback ports. Never sleeps for a TTL: the store's clock is injected.
  */
+import { freePort } from '../support/servers.js';
 import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -523,16 +524,6 @@ function clusterUnavailable(): string | undefined {
   return reason;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function isFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {

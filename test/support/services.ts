@@ -9,7 +9,8 @@ export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REQUIRE_SERVICES = process.env.REQUIRE_SERVICES === '1';
 
-function probe(url: string, defaultPort: number): Promise<string | undefined> {
+/** Resolves `undefined` when something accepts a TCP connection at `url`, else the reason. */
+export function probe(url: string, defaultPort: number, timeoutMs = 1500): Promise<string | undefined> {
   const u = new URL(url);
   const host = u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
   const port = Number(u.port || defaultPort);
@@ -19,7 +20,7 @@ function probe(url: string, defaultPort: number): Promise<string | undefined> {
       socket.destroy();
       resolve(reason);
     };
-    socket.setTimeout(1500, () => done(`no answer from ${host}:${port} within 1.5 s`));
+    socket.setTimeout(timeoutMs, () => done(`no answer from ${host}:${port} within ${timeoutMs} ms`));
     socket.once('connect', () => done(undefined));
     socket.once('error', (err) => done(`${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
   });
