@@ -9,7 +9,33 @@ const hasBuffer = typeof (globalThis as { Buffer?: unknown }).Buffer === 'functi
 const LOOKUP = new Int16Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) LOOKUP[ALPHABET.charCodeAt(i)] = i;
 
+const CODES = new Uint16Array(64);
+for (let i = 0; i < 64; i++) CODES[i] = ALPHABET.charCodeAt(i);
+const SMALL = 48;
+const smallOut: number[] = [];
+
+/** base64url of up to SMALL bytes without a Buffer round trip: versions, ids and hashes are this size. */
+function encodeSmall(bytes: Uint8Array): string {
+  const n = bytes.length;
+  const out = smallOut;
+  out.length = 0;
+  let i = 0;
+  for (; i + 2 < n; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out.push(CODES[v >> 18]!, CODES[(v >> 12) & 63]!, CODES[(v >> 6) & 63]!, CODES[v & 63]!);
+  }
+  if (n - i === 1) {
+    const v = bytes[i]! << 16;
+    out.push(CODES[v >> 18]!, CODES[(v >> 12) & 63]!);
+  } else if (n - i === 2) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
+    out.push(CODES[v >> 18]!, CODES[(v >> 12) & 63]!, CODES[(v >> 6) & 63]!);
+  }
+  return String.fromCharCode.apply(null, out);
+}
+
 export function base64urlEncode(bytes: Uint8Array): string {
+  if (bytes.length <= SMALL) return encodeSmall(bytes);
   if (hasBuffer) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
   let out = '';
   let i = 0;
