@@ -13,7 +13,7 @@ import {
   TtlStore,
   secureStore,
 } from '../src/index.js';
-import { Revocations, ScopedSessionStore } from '../src/layers/ownership.js';
+import { KnownRecords, Revocations, ScopedSessionStore } from '../src/layers/ownership.js';
 import { BACKENDS, type BackendName, makeBackend } from './backends.js';
 import { type Ctx, budgetForSize } from './context.js';
 import { type Measurement, measure, pool } from './measure.js';
@@ -40,7 +40,7 @@ function stacks(backend: RecordStore, keyring: Keyring, now: () => number): Reco
   const ttl = new TtlStore(backend, { now });
   const revocations = new Revocations(backend, { now, lifetimeMs: ttl.absoluteMs });
   const owner = new ScopedSessionStore(
-    { ttl, keyring, revocations, now, random: undefined, hideExistence: false, audit: () => {}, sessionTag: (id) => id },
+    { ttl, keyring, revocations, now, random: undefined, hideExistence: false, audit: () => {}, sessionTag: (id) => id, known: new KnownRecords() },
     OWNER,
   );
   const full = secureStore(backend, { keyring, namespace: 'bench', now }).for(OWNER);

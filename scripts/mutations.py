@@ -18,6 +18,8 @@ CONTRACT = [
  ('src/contract/base.ts', "await this.mutate(id, (rec) => ({ value: rec.value, expiresAt: this.now() + ttl }));", "await this.mutate(id, (rec) => ({ value: rec.value, expiresAt: Math.max(rec.expiresAt, this.now() + ttl) }));"),
  ('src/backends/memory.ts', "bytes = value.slice();", "bytes = value;"),
  ('src/backends/memory.ts', "let i = after === undefined ? 0 : upperBound(this.sorted, after);", "let i = after === undefined ? 0 : Math.max(0, upperBound(this.sorted, after) - 1);"),
+ ('src/contract/validate.ts', "if (json.includes('\\\\u') && !validState(state, true)) refuse(state, what);", ""),
+ ('src/contract/validate.ts', "return ownSymbols(value).length === 0;", "return true;"),
 ]
 
 SECURITY = [
@@ -29,6 +31,8 @@ SECURITY = [
  ('src/tokens/jws.ts', "if (s.length !== SIG_LENGTH || !isCanonicalBase64url(h) || !isCanonicalBase64url(p) || !isCanonicalBase64url(s)) {", "if (false) {"),
  ('src/layers/ttl.ts', "expiresAt: Math.min(sealed.meta.expiresAt, sealed.meta.absoluteAt) };", "expiresAt: rec.expiresAt };"),
  ('src/layers/ownership.ts', "if (!this.isMine(existing)) this.mismatch('save', id);", ""),
+ ('src/layers/ownership.ts', "{ expiresAt: now + ttl, ifVersion: known.version }", "{ expiresAt: now + ttl }"),
+ ('src/layers/ownership.ts', "known.expiresAt > now && this.isMine(known.meta)", "known.expiresAt > now"),
 ]
 
 SETS = {'contract': (CONTRACT, 'test/contract/memory.test.ts'), 'security': (SECURITY, 'test/contract/secure.test.ts')}

@@ -18,6 +18,7 @@ import { EncryptedStore, type EncryptedStoreOptions, type RekeyOptions, type Rek
 import {
   type AuditEvent,
   type AuditSink,
+  KnownRecords,
   type Owner,
   RESERVED_PREFIX,
   Revocations,
@@ -71,6 +72,8 @@ export class SecureStore {
   private readonly random: RandomSource | undefined;
   private readonly hideExistence: boolean;
   private readonly onEvent: AuditSink | undefined;
+  /** Shared by every `for(owner)` view: see KnownRecords. */
+  private readonly known = new KnownRecords();
 
   constructor(
     private readonly backend: RecordStore,
@@ -113,6 +116,7 @@ export class SecureStore {
         hideExistence: this.hideExistence,
         audit: (e) => this.emit(e),
         sessionTag: (id) => this.sessionTag(id),
+        known: this.known,
       },
       owner,
     );

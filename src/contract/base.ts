@@ -18,7 +18,8 @@ import type {
   SessionState,
   StoredRecord,
 } from './store.js';
-import { assertSessionId, assertState, mergeState, normalizeTtl } from './validate.js';
+import { VALIDATES_ON_WRITE } from './store.js';
+import { assertPlainState, assertSessionId, assertState, mergeState, normalizeTtl } from './validate.js';
 
 /** Anubis' example configuration uses `ttl: 1800` seconds; so does ours. */
 export const DEFAULT_TTL_MS = 30 * 60 * 1000;
@@ -52,6 +53,21 @@ export abstract class VersionedStore<V extends RecordValue = RecordValue> implem
   abstract deleteRecord(id: string, options?: DeleteRecordOptions): Promise<boolean>;
   abstract listActive(options?: ListOptions): Promise<ListPage>;
   abstract cleanupExpired(): Promise<number>;
+
+  /**
+   * Whether `saveRecord` validates each plain state completely where it serializes it (see
+   * VALIDATES_ON_WRITE); then `save` / `update` check only the top level before handing it down.
+   * Default false: the session-level methods validate the whole state themselves.
+   */
+  get [VALIDATES_ON_WRITE](): boolean {
+    return false;
+  }
+
+  /** Checks a state (or partial) on its way in: all of it, or only its top level when `saveRecord` checks the rest. */
+  protected assertIncoming(state: unknown, what: string): asserts state is SessionState {
+    if (this[VALIDATES_ON_WRITE]) assertPlainState(state, what);
+    else assertState(state, what);
+  }
 
   /** Turns a session-level state into what this store keeps in a record. */
   protected abstract toRecordValue(state: SessionState): V;
@@ -91,7 +107,7 @@ export abstract class VersionedStore<V extends RecordValue = RecordValue> implem
   async save(id: string, state: SessionState, options: SaveOptions = {}): Promise<void> {
     this.assertOpen();
     assertSessionId(id);
-    assertState(state);
+    this.assertIncoming(state, 'state');
     const expiresAt = this.expiresAtFor(options.ttlMs);
     await this.queue.run(id, () => this.saveRecord(id, this.toRecordValue(state), { expiresAt }));
   }
@@ -111,7 +127,7 @@ export abstract class VersionedStore<V extends RecordValue = RecordValue> implem
   async update(id: string, partial: SessionState): Promise<void> {
     this.assertOpen();
     assertSessionId(id);
-    assertState(partial, 'partial');
+    this.assertIncoming(partial, 'partial');
     await this.mutate(id, (rec) => ({
       value: this.toRecordValue(mergeState(this.fromRecordValue(rec.value), partial)),
       expiresAt: rec.expiresAt,

@@ -96,3 +96,18 @@ export function isRecordStore(store: SessionStore): store is RecordStore {
   const s = store as Partial<RecordStore>;
   return typeof s.loadRecord === 'function' && typeof s.saveRecord === 'function' && typeof s.deleteRecord === 'function';
 }
+
+/**
+ * Marks a record store whose `saveRecord` validates every plain state it is given - completely, in the
+ * same synchronous step as it serializes it, before anything is written. An entry point over such a
+ * store (`save`, `update`, a layer above) checks only the top level itself, so a write validates its
+ * state once rather than once per layer. Internal to this library: every store here that sets it
+ * validates through `stateJson` / `serializeState`; a store of yours without it is validated by the
+ * layers above it, as before.
+ */
+export const VALIDATES_ON_WRITE: unique symbol = Symbol.for('sealed-session-store.validatesOnWrite') as never;
+
+/** True when `store` declares that its `saveRecord` validates what it is given (see VALIDATES_ON_WRITE). */
+export function validatesOnWrite(store: unknown): boolean {
+  return typeof store === 'object' && store !== null && (store as { [VALIDATES_ON_WRITE]?: unknown })[VALIDATES_ON_WRITE] === true;
+}

@@ -49,6 +49,72 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
+const OBJECT_PROTO = Object.prototype;
+const ARRAY_PROTO = Array.prototype;
+const getPrototypeOf = Object.getPrototypeOf;
+const ownKeys = Object.keys;
+const ownSymbols = Object.getOwnPropertySymbols;
+
+type WellFormed = { isWellFormed?: () => boolean };
+
+/**
+ * Strings must survive every backend unchanged: a lone surrogate has no UTF-8 encoding (it would
+ * silently become U+FFFD once encrypted or sent to a server) and PostgreSQL's jsonb cannot hold NUL,
+ * so both are refused everywhere rather than accepted by one backend and altered or refused by another.
+ */
+function validString(value: string): boolean {
+  if (value.includes('\u0000')) return false;
+  const wf = (value as unknown as WellFormed).isWellFormed;
+  return wf !== undefined ? wf.call(value) : !/[\uD800-\uDFFF]/.test(value.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''));
+}
+
+/**
+ * The yes/no walk behind every check: JSON types only, finite numbers, plain objects and arrays,
+ * no holes, no symbol keys, at most MAX_STATE_DEPTH levels (so a cycle also answers no), and, when
+ * `strings` is set, no NUL or lone surrogate in any string or key. Every write validates a whole
+ * state, so this is a hot path: it builds no path strings, keeps no `seen` set and reads each
+ * property once, as JSON.stringify will (an accessor is read like data, not refused). Only a
+ * refused state takes the slow walk below, for its message.
+ */
+function valid(value: unknown, depth: number, strings: boolean): boolean {
+  switch (typeof value) {
+    case 'string':
+      return !strings || validString(value);
+    case 'boolean':
+      return true;
+    case 'number':
+      return value - value === 0; // false for NaN and ±Infinity
+    case 'object': {
+      if (value === null) return true;
+      if (depth > MAX_STATE_DEPTH) return false;
+      const proto = getPrototypeOf(value);
+      if (proto === ARRAY_PROTO) {
+        if (!Array.isArray(value)) return false;
+        // A hole reads as undefined, and undefined is refused either way: no `in` check needed.
+        for (let i = 0; i < value.length; i++) if (!valid(value[i], depth + 1, strings)) return false;
+        return true;
+      }
+      return (proto === OBJECT_PROTO || proto === null) && validEntries(value as Record<string, unknown>, depth, strings);
+    }
+    default:
+      // undefined, function, symbol, bigint
+      return false;
+  }
+}
+
+function validEntries(value: Record<string, unknown>, depth: number, strings: boolean): boolean {
+  if (Array.isArray(value)) return false;
+  // for-in rather than Object.keys: V8 walks it from the map's enum cache and turns `value[key]`
+  // into a field load, several times faster here. It would also visit enumerable properties
+  // inherited from a polluted Object.prototype: checking those too can only refuse, never admit.
+  for (const key in value) {
+    if ((strings && !validString(key)) || !valid(value[key], depth + 1, strings)) return false;
+  }
+  // Symbol keys are invisible to for-in and JSON.stringify alike (silently dropped): refused.
+  return ownSymbols(value).length === 0;
+}
+
+// The slow walk: the same rules, run only on a state the fast walk refused, to name what is wrong.
 function checkValue(value: unknown, path: string, depth: number, seen: Set<object>): void {
   switch (typeof value) {
     case 'string':
@@ -65,7 +131,7 @@ function checkValue(value: unknown, path: string, depth: number, seen: Set<objec
       if (seen.has(value)) throw new InvalidInputError(`${path} is a cycle`);
       seen.add(value);
       if (Array.isArray(value)) {
-        if (Object.getPrototypeOf(value) !== Array.prototype) throw new InvalidInputError(`${path} is not a plain array`);
+        if (getPrototypeOf(value) !== ARRAY_PROTO) throw new InvalidInputError(`${path} is not a plain array`);
         for (let i = 0; i < value.length; i++) {
           if (!(i in value)) throw new InvalidInputError(`${path}[${i}] is a hole, which JSON cannot hold`);
           checkValue(value[i], `${path}[${i}]`, depth + 1, seen);
@@ -77,94 +143,80 @@ function checkValue(value: unknown, path: string, depth: number, seen: Set<objec
       return;
     }
     default:
-      // undefined, function, symbol, bigint
       throw new InvalidInputError(`${path} is ${typeof value}, which is not JSON`);
   }
 }
 
-type WellFormed = { isWellFormed?: () => boolean };
-
-/**
- * Strings must survive every backend unchanged: a lone surrogate has no UTF-8 encoding (it would
- * silently become U+FFFD once encrypted or sent to a server) and PostgreSQL's jsonb cannot hold NUL,
- * so both are refused everywhere rather than accepted by one backend and altered or refused by another.
- */
 function checkString(value: string, path: string): void {
   if (value.includes('\u0000')) throw new InvalidInputError(`${path} contains a NUL character, which not every backend can store`);
-  const wf = (value as unknown as WellFormed).isWellFormed;
-  if (wf !== undefined ? !wf.call(value) : /[\uD800-\uDFFF]/.test(value.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''))) {
-    throw new InvalidInputError(`${path} contains a lone surrogate, which has no UTF-8 encoding`);
-  }
+  if (!validString(value)) throw new InvalidInputError(`${path} contains a lone surrogate, which has no UTF-8 encoding`);
 }
 
 function checkObject(value: object, path: string, depth: number, seen: Set<object>): void {
   if (!isPlainObject(value)) throw new InvalidInputError(`${path} is not a plain object`);
-  if (Object.getOwnPropertySymbols(value).length > 0) throw new InvalidInputError(`${path} has symbol keys`);
-  for (const key of Object.keys(value)) {
+  if (ownSymbols(value).length > 0) throw new InvalidInputError(`${path} has symbol keys`);
+  for (const key of ownKeys(value)) {
     checkString(key, `${path} key`);
-    const desc = Object.getOwnPropertyDescriptor(value, key)!;
-    if (desc.get !== undefined || desc.set !== undefined) throw new InvalidInputError(`${path}.${key} is an accessor`);
-    checkValue(desc.value, `${path}.${key}`, depth + 1, seen);
+    checkValue(value[key], `${path}.${key}`, depth + 1, seen);
   }
 }
 
-// The same rules as checkValue / checkObject, as a yes/no walk that builds no path strings and
-// keeps no `seen` set (a cycle runs past MAX_STATE_DEPTH and answers no). Every save validates the
-// whole state, so this is the hot path; only a refused state takes the slow walk, for its message.
-function validValue(value: unknown, depth: number): boolean {
-  switch (typeof value) {
-    case 'string':
-      return validString(value);
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(value);
-    case 'object': {
-      if (value === null) return true;
-      if (depth > MAX_STATE_DEPTH) return false;
-      if (Array.isArray(value)) {
-        if (Object.getPrototypeOf(value) !== Array.prototype) return false;
-        for (let i = 0; i < value.length; i++) {
-          if (!(i in value) || !validValue(value[i], depth + 1)) return false;
-        }
-        return true;
-      }
-      return validObject(value, depth);
-    }
-    default:
-      return false;
-  }
-}
-
-function validString(value: string): boolean {
-  if (value.includes('\u0000')) return false;
-  const wf = (value as unknown as WellFormed).isWellFormed;
-  return wf !== undefined ? wf.call(value) : !/[\uD800-\uDFFF]/.test(value.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''));
-}
-
-function validObject(value: object, depth: number): boolean {
-  if (!isPlainObject(value) || Object.getOwnPropertySymbols(value).length > 0) return false;
-  for (const key of Object.keys(value)) {
-    if (!validString(key)) return false;
-    const desc = Object.getOwnPropertyDescriptor(value, key)!;
-    if (desc.get !== undefined || desc.set !== undefined || !validValue(desc.value, depth + 1)) return false;
-  }
-  return true;
-}
-
-/** Asserts `state` is a plain JSON object (see the decisions above). */
-export function assertState(state: unknown, what = 'state'): asserts state is SessionState {
+/** Throws the `invalid_input` that names what is wrong with a state the fast walk refused. */
+function refuse(state: unknown, what: string): never {
   if (!isPlainObject(state)) throw new InvalidInputError(`${what} must be a plain object`);
-  if (validObject(state, 0)) return;
-  checkObject(state, what, 0, new Set());
+  try {
+    checkObject(state, what, 0, new Set());
+  } catch (err) {
+    if (err instanceof InvalidInputError) throw err;
+    // An accessor that throws (or a Proxy): the state cannot be read as JSON.
+    throw new InvalidInputError(`${what} cannot be read as JSON`, { cause: err });
+  }
   // The slow walk found nothing the fast one refused: they disagree, so refuse rather than guess.
   throw new InvalidInputError(`${what} is not a plain JSON object`);
 }
 
+/** The fast walk over a plain object; an accessor that throws answers no (the slow walk words it). */
+function validState(state: Record<string, unknown>, strings: boolean): boolean {
+  try {
+    return validEntries(state, 0, strings);
+  } catch {
+    return false;
+  }
+}
+
+/** Asserts `state` is a plain JSON object (see the decisions above). */
+export function assertState(state: unknown, what = 'state'): asserts state is SessionState {
+  if (!isPlainObject(state) || !validState(state, true)) refuse(state, what);
+}
+
+/** Asserts only the top level: `state` is a plain object. For callers whose store validates the whole state where it serializes it. */
+export function assertPlainState(state: unknown, what = 'state'): asserts state is SessionState {
+  if (!isPlainObject(state)) throw new InvalidInputError(`${what} must be a plain object`);
+}
+
+/**
+ * Validates a state and returns its JSON text: the one check of a write, made where the state is
+ * serialized, in the same synchronous step, so nothing can change between the two. The shape is
+ * walked first; the strings are checked on the JSON text, which holds a `\u` escape wherever a
+ * string or key holds a NUL or a lone surrogate (JSON.stringify escapes both, ES2019), so only a
+ * text with such an escape (or any other `\u`, e.g. a control character) walks the strings too.
+ */
+export function stateJson(state: unknown, what = 'state'): string {
+  if (!isPlainObject(state) || !validState(state, false)) refuse(state, what);
+  let json: string;
+  try {
+    json = JSON.stringify(state);
+  } catch {
+    // Only an accessor that throws (or a Proxy) gets here: everything else was checked above.
+    refuse(state, what);
+  }
+  if (json.includes('\\u') && !validState(state, true)) refuse(state, what);
+  return json;
+}
+
 /** Validates and serializes a state; enforces `maxBytes` (UTF-8 length) when given. */
 export function serializeState(state: unknown, maxBytes?: number, what = 'state'): string {
-  assertState(state, what);
-  const json = JSON.stringify(state);
+  const json = stateJson(state, what);
   if (maxBytes !== undefined && json.length > maxBytes / 3) {
     // Only measure exactly when the string could be over the bound (UTF-8 is at most 3 bytes per UTF-16 unit).
     const size = utf8Length(json);

@@ -20,8 +20,8 @@ import {
   isSessionStoreError,
 } from '../contract/errors.js';
 import type { RecordStore, SaveRecordOptions, SessionState, StoredRecord } from '../contract/store.js';
-import { isRecordStore } from '../contract/store.js';
-import { assertSessionId, assertState, normalizeLimit } from '../contract/validate.js';
+import { VALIDATES_ON_WRITE, isRecordStore } from '../contract/store.js';
+import { assertSessionId, normalizeLimit, stateJson } from '../contract/validate.js';
 import { AEAD_SPECS, type Aead, type AeadAlgorithm, type AeadEngineName, deriveAlgorithmKey, getAead, hasNodeEngine, isAeadAlgorithm } from '../crypto/aead/index.js';
 import { type RandomSource, secureRandom } from '../crypto/random.js';
 import type { Keyring, RetireOptions } from '../keys/keyring.js';
@@ -175,8 +175,12 @@ export class EncryptedStore extends LayerStore {
 
   async saveRecord(id: string, value: SessionState, options: SaveRecordOptions): Promise<string> {
     assertSessionId(id);
-    assertState(value);
     return this.inner.saveRecord(id, this.seal(id, this.serialize(value)), options);
+  }
+
+  /** Every state is validated where it is serialized, just before it is sealed. */
+  override get [VALIDATES_ON_WRITE](): boolean {
+    return true;
   }
 
   /** Expiry is checked on the backend's record before decrypting: an expired session stays `expired` even once its key is retired. */
@@ -305,8 +309,9 @@ export class EncryptedStore extends LayerStore {
 
   // ---------------------------------------------------------------- sealing
 
+  /** The state's JSON text as UTF-8, validated (`invalid_input`) and bounded (`payload_too_large`). */
   private serialize(value: SessionState): Uint8Array {
-    const json = JSON.stringify(value);
+    const json = stateJson(value);
     // UTF-8 never takes fewer bytes than UTF-16 code units, so this refuses before encoding.
     if (json.length > this.maxPlaintextBytes) throw new PayloadTooLargeError(json.length, this.maxPlaintextBytes, 'state');
     const bytes = encodeUtf8(json);

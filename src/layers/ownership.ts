@@ -12,15 +12,15 @@
  */
 import { type CasStep, compareAndSwap } from '../contract/cas.js';
 import { ConflictError, ExpiredError, InvalidInputError, NotFoundError, OwnerMismatchError, isSessionStoreError } from '../contract/errors.js';
-import type { ListOptions, ListPage, RecordStore, SaveOptions, SessionState, SessionStore, StoredRecord } from '../contract/store.js';
-import { assertSessionId, assertState, mergeState, normalizeLimit } from '../contract/validate.js';
+import { type ListOptions, type ListPage, type RecordStore, type SaveOptions, type SessionState, type SessionStore, type StoredRecord, validatesOnWrite } from '../contract/store.js';
+import { assertPlainState, assertSessionId, assertState, mergeState, normalizeLimit } from '../contract/validate.js';
 import { base64urlDecode, base64urlEncode } from '../crypto/bytes.js';
 import { constantTimeEqual } from '../crypto/compare.js';
 import type { RandomSource } from '../crypto/random.js';
 import type { Keyring } from '../keys/keyring.js';
 import { type Owner, ownerBytes, ownerHash, subjectHash } from '../keys/owner.js';
 import { createSessionId } from '../tokens/session-id.js';
-import { type Sealed, type SessionMeta, asSealed, toState } from './sealed.js';
+import { type Sealed, type SessionMeta, sealedOf, toState } from './sealed.js';
 import type { TtlStore } from './ttl.js';
 
 /** Ids starting with this are the store's own records (revocation marks); sessions may not use it. */
@@ -108,6 +108,57 @@ export class Revocations {
   }
 }
 
+// ---------------------------------------------------------------------------------- known records
+
+interface Known {
+  version: string;
+  meta: SessionMeta;
+  /** The record's expiry as the TTL layer reports it (idle expiry, never past the absolute deadline). */
+  expiresAt: number;
+}
+
+/** Default bound of `KnownRecords`: about 400 bytes an entry, so a few MB at most. */
+export const DEFAULT_KNOWN_RECORDS = 10_000;
+
+/**
+ * What this process last saw of each session through its secured stack: the record's version, its
+ * sealed meta and its expiry, recorded after every read that opened and checked the record and every
+ * write that produced a version. A `save` over a session known here writes conditionally on that
+ * version instead of first reading and opening the current record - the read would only re-derive
+ * what is known (owner, creation time, deadlines). If anything wrote the session since (another
+ * process, a re-key, a renewal), its version changed, the condition fails and the save reads as
+ * before, so a stale entry costs one refused write, never a wrong one. Versions come from the
+ * backend and never repeat for an id; an attacker with write access to the backend who keeps a
+ * version while changing the bytes only gets the bytes overwritten by the legitimate save. Loads
+ * never use it: every load opens and authenticates what the backend holds. Holds no state and no
+ * key material (owner and subject are keyed hashes); bounded, oldest entry out first.
+ */
+export class KnownRecords {
+  private readonly entries = new Map<string, Known>();
+
+  constructor(private readonly max = DEFAULT_KNOWN_RECORDS) {}
+
+  get(id: string): Known | undefined {
+    return this.entries.get(id);
+  }
+
+  set(id: string, version: string, meta: SessionMeta, expiresAt: number): void {
+    if (this.max === 0) return;
+    // Re-inserting moves the id to the newest end; the oldest goes first when full.
+    this.entries.delete(id);
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(id, { version, meta, expiresAt: Math.min(expiresAt, meta.absoluteAt) });
+  }
+
+  delete(id: string): void {
+    this.entries.delete(id);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
 // ---------------------------------------------------------------------------------- scoped store
 
 export interface ScopedStoreContext {
@@ -121,6 +172,8 @@ export interface ScopedStoreContext {
   audit: (event: AuditEvent) => void;
   /** Keyed hash of a session id for audit events. */
   sessionTag: (id: string) => string;
+  /** Versions and meta this process last saw, shared by every scoped view of one stack. */
+  known: KnownRecords;
 }
 
 /**
@@ -188,7 +241,7 @@ export class ScopedSessionStore implements SessionStore {
    */
   private async check(operation: string, id: string, rec: StoredRecord<SessionState> | undefined): Promise<StoredRecord<SessionState> & { sealed: Sealed }> {
     if (rec === undefined) throw new NotFoundError();
-    const sealed = asSealed(rec.value);
+    const sealed = sealedOf(rec);
     if (!this.isMine(sealed.meta)) this.mismatch(operation, id);
     if (rec.expiresAt <= this.ctx.now()) {
       this.ctx.audit({ type: 'expired', operation, session: this.ctx.sessionTag(id) });
@@ -198,7 +251,14 @@ export class ScopedSessionStore implements SessionStore {
       this.ctx.audit({ type: 'revoked', operation, session: this.ctx.sessionTag(id) });
       throw new ExpiredError('session revoked');
     }
-    return { ...rec, sealed };
+    this.ctx.known.set(id, rec.version, sealed.meta, rec.expiresAt);
+    return (rec as { sealed?: Sealed }).sealed === sealed ? (rec as StoredRecord<SessionState> & { sealed: Sealed }) : { ...rec, sealed };
+  }
+
+  /** A state (or partial) on its way in: all of it, or only its top level when the layers below validate it where they serialize it. */
+  private assertIncoming(state: unknown, what: string): asserts state is SessionState {
+    if (validatesOnWrite(this.ctx.ttl)) assertPlainState(state, what);
+    else assertState(state, what);
   }
 
   /** Reads through the layers, reporting records that fail to open to the audit hook. */
@@ -219,14 +279,15 @@ export class ScopedSessionStore implements SessionStore {
 
   /** Creates a session with a fresh server-minted id and returns the id. */
   async create(state: SessionState, options: SaveOptions = {}): Promise<string> {
-    assertState(state);
+    this.assertIncoming(state, 'state');
     const ttl = this.ctx.ttl.roundTtl(options.ttlMs ?? this.ctx.ttl.idleMs);
     for (let attempt = 0; ; attempt++) {
       const id = createSessionId(this.ctx.random);
       const now = this.ctx.now();
       const value: Sealed = { meta: { ...this.ctx.ttl.newMeta(now, ttl), ...this.ownerMeta() }, data: state };
       try {
-        await this.ctx.ttl.saveRecord(id, toState(value), { expiresAt: now + ttl, ifAbsent: true });
+        const version = await this.ctx.ttl.saveRecord(id, toState(value), { expiresAt: now + ttl, ifAbsent: true });
+        this.ctx.known.set(id, version, value.meta, now + ttl);
         return id;
       } catch (err) {
         // A collision of 192 random bits means a broken random source; retry once, then fail.
@@ -237,23 +298,39 @@ export class ScopedSessionStore implements SessionStore {
 
   async save(id: string, state: SessionState, options: SaveOptions = {}): Promise<void> {
     assertClientSessionId(id);
-    assertState(state);
+    this.assertIncoming(state, 'state');
     const ttl = this.ctx.ttl.roundTtl(options.ttlMs ?? this.ctx.ttl.idleMs);
-    await this.ctx.ttl.queueFor(id, () =>
-      compareAndSwap<SessionState, CasStep<SessionState>>(this.ctx.ttl, id, (cur) => {
-        const now = this.ctx.now();
+    await this.ctx.ttl.queueFor(id, async () => {
+      // A live session of this owner whose version this process knows: write on that version,
+      // without reading the record again (see KnownRecords). Any change since fails the condition.
+      const known = this.ctx.known.get(id);
+      const now = this.ctx.now();
+      if (known !== undefined && known.expiresAt > now && this.isMine(known.meta)) {
+        const meta: SessionMeta = { ...known.meta, ttlMs: ttl };
+        try {
+          const version = await this.ctx.ttl.saveRecord(id, toState({ meta, data: state }), { expiresAt: now + ttl, ifVersion: known.version });
+          this.ctx.known.set(id, version, meta, now + ttl);
+          return;
+        } catch (err) {
+          if (!isSessionStoreError(err, 'conflict')) throw err;
+          this.ctx.known.delete(id);
+        }
+      }
+      const written = await compareAndSwap<SessionState, CasStep<SessionState> & { meta: SessionMeta }>(this.ctx.ttl, id, (cur) => {
+        const at = this.ctx.now();
         let meta: SessionMeta;
         if (cur === undefined) {
-          meta = { ...this.ctx.ttl.newMeta(now, ttl), ...this.ownerMeta() };
+          meta = { ...this.ctx.ttl.newMeta(at, ttl), ...this.ownerMeta() };
         } else {
-          const existing = asSealed(cur.value).meta;
+          const existing = sealedOf(cur).meta;
           // Even an expired session of someone else is not ours to take over.
           if (!this.isMine(existing)) this.mismatch('save', id);
-          meta = cur.expiresAt > now ? { ...existing, ttlMs: ttl } : { ...this.ctx.ttl.newMeta(now, ttl), ...this.ownerMeta() };
+          meta = cur.expiresAt > at ? { ...existing, ttlMs: ttl } : { ...this.ctx.ttl.newMeta(at, ttl), ...this.ownerMeta() };
         }
-        return { value: toState({ meta, data: state }), expiresAt: now + ttl };
-      }),
-    );
+        return { value: toState({ meta, data: state }), expiresAt: at + ttl, meta };
+      });
+      this.ctx.known.set(id, written.version, written.meta, written.expiresAt);
+    });
   }
 
   async load(id: string): Promise<SessionState> {
@@ -274,10 +351,11 @@ export class ScopedSessionStore implements SessionStore {
   async delete(id: string): Promise<void> {
     assertClientSessionId(id);
     await this.ctx.ttl.queueFor(id, async () => {
+      this.ctx.known.delete(id);
       for (let attempt = 0; attempt < 8; attempt++) {
         const rec = await this.ctx.ttl.loadRecord(id);
         if (rec === undefined) return;
-        if (!this.isMine(asSealed(rec.value).meta)) this.mismatch('delete', id);
+        if (!this.isMine(sealedOf(rec).meta)) this.mismatch('delete', id);
         try {
           await this.ctx.ttl.deleteRecord(id, { ifVersion: rec.version });
           return;
@@ -291,7 +369,7 @@ export class ScopedSessionStore implements SessionStore {
 
   async update(id: string, partial: SessionState): Promise<void> {
     assertClientSessionId(id);
-    assertState(partial, 'partial');
+    this.assertIncoming(partial, 'partial');
     await this.mutate('update', id, (rec) => ({
       value: toState({ meta: rec.sealed.meta, data: mergeState(rec.sealed.data, partial) }),
       expiresAt: this.ctx.ttl.renewedExpiry(rec, this.ctx.now()),
@@ -317,13 +395,15 @@ export class ScopedSessionStore implements SessionStore {
     return this.ctx.ttl.queueFor(id, async () => {
       const rec = await this.check('regenerate', id, await this.read('regenerate', id));
       const next = createSessionId(this.ctx.random);
-      await this.ctx.ttl.saveRecord(next, rec.value, { expiresAt: rec.expiresAt, ifAbsent: true });
+      const version = await this.ctx.ttl.saveRecord(next, rec.value, { expiresAt: rec.expiresAt, ifAbsent: true });
+      this.ctx.known.delete(id);
       try {
         await this.ctx.ttl.deleteRecord(id, { ifVersion: rec.version });
       } catch (err) {
         await this.ctx.ttl.deleteRecord(next).catch(() => undefined);
         throw err;
       }
+      this.ctx.known.set(next, version, rec.sealed.meta, rec.expiresAt);
       return next;
     });
   }
@@ -348,12 +428,17 @@ export class ScopedSessionStore implements SessionStore {
   }
 
   private mutate(operation: string, id: string, next: (rec: StoredRecord<SessionState> & { sealed: Sealed }) => CasStep<SessionState>): Promise<unknown> {
-    return this.ctx.ttl.queueFor(id, () =>
-      compareAndSwap<SessionState, CasStep<SessionState>>(this.ctx.ttl, id, async (cur) => next(await this.check(operation, id, cur))).catch((err: unknown) => {
+    return this.ctx.ttl.queueFor(id, async () => {
+      try {
+        const written = await compareAndSwap<SessionState, CasStep<SessionState>>(this.ctx.ttl, id, async (cur) => next(await this.check(operation, id, cur)));
+        // `next` built the value: its sealed shape is ours.
+        this.ctx.known.set(id, written.version, (written.value as unknown as Sealed).meta, written.expiresAt);
+      } catch (err) {
+        this.ctx.known.delete(id);
         if (isSessionStoreError(err, 'conflict')) this.ctx.audit({ type: 'conflict', operation, session: this.ctx.sessionTag(id) });
         throw err;
-      }),
-    );
+      }
+    });
   }
 }
 

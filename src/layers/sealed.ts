@@ -64,6 +64,14 @@ export function asSealed(value: unknown): Sealed {
   return value;
 }
 
+/**
+ * The sealed shape of a record read through the TTL layer, which checked it once (its `sealed` is
+ * its `value`, checked); any other record is checked here.
+ */
+export function sealedOf(rec: { value: unknown; sealed?: Sealed }): Sealed {
+  return rec.sealed !== undefined && rec.sealed === rec.value ? rec.sealed : asSealed(rec.value);
+}
+
 /** The shape as a JSON state (what the encrypting layer seals). */
 export function toState(sealed: Sealed): SessionState {
   return sealed as unknown as { [key: string]: JsonValue };

@@ -15,10 +15,10 @@
  */
 import type { VersionedStoreOptions } from '../contract/base.js';
 import { type CasStep, compareAndSwap } from '../contract/cas.js';
-import type { RecordStore, SaveOptions, SaveRecordOptions, SessionState, StoredRecord } from '../contract/store.js';
-import { assertExpiresAt, assertSessionId, assertState, mergeState, normalizeTtl } from '../contract/validate.js';
+import { type RecordStore, type SaveOptions, type SaveRecordOptions, type SessionState, type StoredRecord, VALIDATES_ON_WRITE, validatesOnWrite } from '../contract/store.js';
+import { assertExpiresAt, assertSessionId, mergeState, normalizeTtl } from '../contract/validate.js';
 import { LayerStore } from './layer.js';
-import { SEALED_FORMAT, type Sealed, type SessionMeta, asSealed, isSealed, toState } from './sealed.js';
+import { SEALED_FORMAT, type Sealed, type SessionMeta, asSealed, isSealed, sealedOf, toState } from './sealed.js';
 
 export const DEFAULT_IDLE_MS = 30 * 60 * 1000;
 export const DEFAULT_ABSOLUTE_MS = 12 * 60 * 60 * 1000;
@@ -85,6 +85,11 @@ export class TtlStore extends LayerStore {
     }
   }
 
+  /** Validates where the store below does: states pass through this layer into its `saveRecord`. */
+  override get [VALIDATES_ON_WRITE](): boolean {
+    return validatesOnWrite(this.inner);
+  }
+
   /** Runs `task` in this store's per-id queue, behind every queued write of `id` in this process. */
   queueFor<T>(id: string, task: () => Promise<T>): Promise<T> {
     return this.queue.run(id, task);
@@ -146,6 +151,10 @@ export class TtlStore extends LayerStore {
     return asSealed(value).data;
   }
 
+  protected override live(rec: StoredRecord<SessionState> | undefined): SealedRecord {
+    return super.live(rec) as SealedRecord;
+  }
+
   /** Meta of a session created at `now`. */
   newMeta(now: number, ttlMs: number): SessionMeta {
     return { v: SEALED_FORMAT, createdAt: now, expiresAt: now + ttlMs, absoluteAt: now + this.absoluteMs, ttlMs };
@@ -155,8 +164,8 @@ export class TtlStore extends LayerStore {
    * The expiry a write at `now` should carry: renewed to now + ttl when sliding is on and less than
    * half the idle window remains, else unchanged. Folded into the write the request makes anyway.
    */
-  renewedExpiry(rec: StoredRecord<SessionState>, now: number): number {
-    const meta = asSealed(rec.value).meta;
+  renewedExpiry(rec: StoredRecord<SessionState> & { sealed?: Sealed }, now: number): number {
+    const meta = sealedOf(rec).meta;
     if (this.sliding && rec.expiresAt - now < meta.ttlMs / 2 && rec.expiresAt < meta.absoluteAt) return now + meta.ttlMs;
     return rec.expiresAt;
   }
@@ -165,7 +174,7 @@ export class TtlStore extends LayerStore {
    * Sliding renewal on a read: one conditional write, never retried, never failing the read.
    * A lost race means someone else just wrote the session, which renewed it anyway.
    */
-  async renewOnRead(id: string, rec: StoredRecord<SessionState>): Promise<void> {
+  async renewOnRead(id: string, rec: StoredRecord<SessionState> & { sealed?: Sealed }): Promise<void> {
     const now = this.now();
     const expiresAt = this.renewedExpiry(rec, now);
     if (expiresAt === rec.expiresAt) return;
@@ -180,7 +189,7 @@ export class TtlStore extends LayerStore {
   override async save(id: string, state: SessionState, options: SaveOptions = {}): Promise<void> {
     this.assertOpen();
     assertSessionId(id);
-    assertState(state);
+    this.assertIncoming(state, 'state');
     const ttl = this.roundTtl(options.ttlMs ?? this.idleMs);
     await this.queue.run(id, () =>
       compareAndSwap<SessionState, CasStep<SessionState>>(
@@ -189,7 +198,7 @@ export class TtlStore extends LayerStore {
         (cur) => {
           const now = this.now();
           // Re-saving a live session keeps its createdAt and absolute deadline.
-          const live = cur !== undefined && cur.expiresAt > now ? asSealed(cur.value).meta : undefined;
+          const live = cur !== undefined && cur.expiresAt > now ? sealedOf(cur).meta : undefined;
           const meta = live !== undefined ? { ...live, ttlMs: ttl } : this.newMeta(now, ttl);
           return { value: toState({ meta, data: state }), expiresAt: now + ttl };
         },
@@ -203,15 +212,15 @@ export class TtlStore extends LayerStore {
     assertSessionId(id);
     const rec = this.live(await this.loadRecord(id));
     await this.renewOnRead(id, rec);
-    return asSealed(rec.value).data;
+    return rec.sealed.data;
   }
 
   override async update(id: string, partial: SessionState): Promise<void> {
     this.assertOpen();
     assertSessionId(id);
-    assertState(partial, 'partial');
+    this.assertIncoming(partial, 'partial');
     await this.mutate(id, (rec) => {
-      const sealed = asSealed(rec.value);
+      const sealed = sealedOf(rec);
       return { value: toState({ meta: sealed.meta, data: mergeState(sealed.data, partial) }), expiresAt: this.renewedExpiry(rec, this.now()) };
     });
   }
@@ -221,7 +230,7 @@ export class TtlStore extends LayerStore {
     assertSessionId(id);
     const ttl = this.roundTtl(ttlMs);
     await this.mutate(id, (rec) => {
-      const sealed = asSealed(rec.value);
+      const sealed = sealedOf(rec);
       return { value: toState({ meta: { ...sealed.meta, ttlMs: ttl }, data: sealed.data }), expiresAt: this.now() + ttl };
     });
   }

@@ -134,6 +134,44 @@ export function runSecuritySuite(name: string, factory: SecureStackFactory, opti
       await expectCode(m.save(id, { taken: true }, { ttlMs: MINUTE }), 'owner_mismatch');
     });
 
+    it('a save on a version this process saw never takes over a session another process re-created', async () => {
+      // This process sees alice's session (and so knows its version); another process then deletes
+      // it and mallory saves her own session under the same id. Alice's save here must find out.
+      const id = 'shared-id-for-a-takeover-test';
+      await stack.store.for(alice).save(id, { owner: 'alice' }, { ttlMs: MINUTE });
+      expect(await stack.store.for(alice).load(id)).toEqual({ owner: 'alice' });
+      const other = await stack.reopen();
+      try {
+        await other.for(alice).delete(id);
+        await other.for(mallory).save(id, { owner: 'mallory' }, { ttlMs: MINUTE });
+        await expectCode(stack.store.for(alice).save(id, { owner: 'alice again' }, { ttlMs: MINUTE }), 'owner_mismatch');
+        expect(await stack.store.for(mallory).load(id)).toEqual({ owner: 'mallory' });
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('a save on a version this process saw keeps the deadlines of the session as it is now', async () => {
+      // Alice's session is re-created by another process: it has a new creation time and absolute
+      // deadline. A save here must carry those, not the ones this process saw before.
+      const id = 'shared-id-for-a-deadline-test';
+      const absolute = stack.store.ttl.absoluteMs;
+      await stack.store.for(alice).save(id, { v: 1 }, { ttlMs: absolute });
+      clock.advance(absolute - 10 * MINUTE);
+      expect(await stack.store.for(alice).load(id)).toEqual({ v: 1 });
+      const other = await stack.reopen();
+      try {
+        await other.for(alice).delete(id);
+        await other.for(alice).save(id, { v: 2 }, { ttlMs: 30 * MINUTE });
+        await stack.store.for(alice).save(id, { v: 3 }, { ttlMs: 30 * MINUTE });
+        // Past the first session's absolute deadline, the re-created one still lives.
+        clock.advance(20 * MINUTE);
+        expect(await stack.store.for(alice).load(id)).toEqual({ v: 3 });
+      } finally {
+        await other.close();
+      }
+    });
+
     it('an envelope swapped to another session id fails integrity', async () => {
       const scoped = stack.store.for(alice);
       const a = await scoped.create({ who: 'a' }, { ttlMs: MINUTE });

@@ -1,6 +1,6 @@
 /** Ownership and the admin face beyond the suites: regenerate, hidden existence, scoped listing, audit, hash-key rotation. */
 import { describe, expect, it } from 'vitest';
-import { type AuditEvent, Keyring, MemoryStore, secureStore } from 'sealed-session-store';
+import { type AuditEvent, Keyring, MemoryStore, type StoredRecord, secureStore } from 'sealed-session-store';
 import { createFakeClock, expectCode } from 'sealed-session-store/testing';
 
 const alice = { subject: 'alice' };
@@ -104,5 +104,34 @@ describe('ownership', () => {
       await store.encrypted.saveRecord(id, { meta, data: { ok: true } } as never, { expiresAt: t + 60_000 });
       await expectCode(store.for(alice).load(id), 'integrity');
     }
+  });
+
+  it('a save over a session this process knows writes on its version without reading it first', async () => {
+    const clock = createFakeClock(Date.UTC(2030, 0, 1));
+    let reads = 0;
+    class CountingStore extends MemoryStore {
+      override loadRecord(id: string): Promise<StoredRecord | undefined> {
+        reads++;
+        return super.loadRecord(id);
+      }
+    }
+    const backend = new CountingStore({ now: clock.now });
+    const keyring = Keyring.generate({ now: clock.now });
+    const store = secureStore(backend, { keyring, now: clock.now });
+    const id = await store.for(alice).create({ n: 0 });
+    reads = 0;
+    for (let n = 1; n <= 3; n++) await store.for(alice).save(id, { n });
+    expect(reads).toBe(0);
+    expect(await store.for(alice).load(id)).toEqual({ n: 3 });
+    // Another process writes the session: the next save here finds its version stale, reads, and lands.
+    const other = secureStore(backend, { keyring, now: clock.now });
+    await other.for(alice).update(id, { by: 'other' });
+    reads = 0;
+    await store.for(alice).save(id, { n: 4 });
+    expect(reads).toBe(1);
+    expect(await other.for(alice).load(id)).toEqual({ n: 4 });
+    // A stranger's save is refused from what is known, and from what is read alike.
+    await expectCode(store.for(bob).save(id, { n: 5 }), 'owner_mismatch');
+    expect(await store.for(alice).load(id)).toEqual({ n: 4 });
   });
 });
