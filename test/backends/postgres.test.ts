@@ -271,10 +271,22 @@ describe.skipIf(skip !== undefined)('PostgresStore (real PostgreSQL)', () => {
       );
       texts.length = 0;
       expect(await store.cleanupExpired()).toBe(2500);
-      expect(texts.filter((x) => x.startsWith('DELETE')).length).toBe(3); // 1000 + 1000 + 500
+      const batches = () => texts.filter((x) => x.includes('FOR UPDATE SKIP LOCKED')).length;
+      expect(batches()).toBe(3); // 1000 + 1000 + 500
       expect(await store.cleanupExpired()).toBe(0);
       c.advance(1);
       expect(await store.cleanupExpired()).toBe(100); // expires_at <= now: expired at its deadline
+      // Each batch starts at the previous one's last expiry: ties across a batch boundary are all found.
+      await fx.pool().query(
+        `INSERT INTO ${t} (id, value_json, version, expires_at)
+         SELECT 'tie' || g, '{}'::jsonb, md5(g::text), CASE WHEN g <= 1500 THEN $1::bigint - 5 ELSE $1::bigint - 5 + g % 3 END
+         FROM generate_series(1, 2200) g`,
+        [c.now()],
+      );
+      texts.length = 0;
+      expect(await store.cleanupExpired()).toBe(2200);
+      expect(batches()).toBe(3);
+      expect((await fx.pool().query(`SELECT count(*)::int AS n FROM ${t}`)).rows[0].n).toBe(0);
       await store.close();
     });
 
