@@ -160,7 +160,9 @@ export class MemoryStore extends BackendStore {
   /** Folds ids inserted since the last listing into the sorted index and drops ids no longer held. */
   private mergePending(): void {
     if (this.pending.length === 0 && this.sorted.length <= this.cache.size * 2) return;
-    const fresh = this.pending.sort(compare);
+    // The default sort orders strings by UTF-16 code units, as `<` does (what upperBound relies
+    // on), and without a comparator call per pair: several times faster on 100k ids.
+    const fresh = this.pending.sort();
     this.pending = [];
     const merged: string[] = [];
     let a = 0;
@@ -181,10 +183,6 @@ export class MemoryStore extends BackendStore {
     }
     this.sorted = merged;
   }
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** First index whose id sorts strictly after `id`. */
