@@ -23,9 +23,9 @@ CONTRACT = [
 ]
 
 SECURITY = [
- ('src/layers/ownership.ts', "return claimed !== undefined && constantTimeEqual(mine, claimed);", "return true;"),
+ ('src/layers/ownership.ts', "return constantTimeEqualText(mine, meta.owner);", "return true;"),
  ('src/layers/ttl.ts', "const expiresAt = Math.min(options.expiresAt, sealed.meta.absoluteAt);", "const expiresAt = options.expiresAt;"),
- ('src/layers/ownership.ts', "(await this.ctx.revocations.notBefore(sealed.meta.subject)) > sealed.meta.createdAt", "false"),
+ ('src/layers/ownership.ts', "(this.ctx.revocations.cachedNotBefore(subject) ?? (await this.ctx.revocations.notBefore(subject))) > sealed.meta.createdAt", "false"),
  ('src/tokens/jws.ts', "if (!constantTimeEqual(expected, base64urlDecode(s)!))", "if (false)"),
  ('src/tokens/jws.ts', "header.typ !== options.typ ||", ""),
  ('src/tokens/jws.ts', "if (s.length !== SIG_LENGTH || !isCanonicalBase64url(h) || !isCanonicalBase64url(p) || !isCanonicalBase64url(s)) {", "if (false) {"),

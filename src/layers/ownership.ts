@@ -14,8 +14,8 @@ import { type CasStep, compareAndSwap } from '../contract/cas.js';
 import { ConflictError, ExpiredError, InvalidInputError, NotFoundError, OwnerMismatchError, isSessionStoreError } from '../contract/errors.js';
 import { type ListOptions, type ListPage, type RecordStore, type SaveOptions, type SessionState, type SessionStore, type StoredRecord, validatesOnWrite } from '../contract/store.js';
 import { assertPlainState, assertSessionId, assertState, mergeState, normalizeLimit } from '../contract/validate.js';
-import { base64urlDecode, base64urlEncode } from '../crypto/bytes.js';
-import { constantTimeEqual } from '../crypto/compare.js';
+import { base64urlEncode } from '../crypto/bytes.js';
+import { constantTimeEqualText } from '../crypto/compare.js';
 import type { RandomSource } from '../crypto/random.js';
 import type { Keyring } from '../keys/keyring.js';
 import { type Owner, ownerBytes, ownerHash, subjectHash } from '../keys/owner.js';
@@ -78,6 +78,12 @@ export class Revocations {
 
   private static markId(subjectHashB64: string): string {
     return `${RESERVED_PREFIX}rv.${subjectHashB64}`;
+  }
+
+  /** The cached not-before time for a subject hash, when this process has a fresh one; else undefined. */
+  cachedNotBefore(subjectHashB64: string): number | undefined {
+    const hit = this.cache.get(subjectHashB64);
+    return hit !== undefined && hit.until > this.options.now() ? hit.notBefore : undefined;
   }
 
   /** The not-before time for a subject hash (0 when never revoked). */
@@ -181,8 +187,8 @@ export interface ScopedStoreContext {
  * CSPRNG), never from client input.
  */
 export class ScopedSessionStore implements SessionStore {
-  /** Owner hash per hash-key id, computed once per scoped store. */
-  private readonly hashes = new Map<string, Uint8Array>();
+  /** Owner hash per hash-key id (base64url, as sealed in `meta.owner`), computed once per scoped store. */
+  private readonly hashes = new Map<string, string>();
   private ownerMetaCache: { owner: string; subject: string; ownerKid: string } | undefined;
 
   constructor(
@@ -192,10 +198,10 @@ export class ScopedSessionStore implements SessionStore {
     ownerBytes(owner); // validates the owner up front (invalid_input)
   }
 
-  private hashUnder(kid: string): Uint8Array {
+  private hashUnder(kid: string): string {
     let h = this.hashes.get(kid);
     if (h === undefined) {
-      h = ownerHash(this.ctx.keyring.keyFor('hash', kid), this.owner);
+      h = base64urlEncode(ownerHash(this.ctx.keyring.keyFor('hash', kid), this.owner));
       this.hashes.set(kid, h);
     }
     return h;
@@ -207,7 +213,7 @@ export class ScopedSessionStore implements SessionStore {
     // Computed once per primary hash key (like `hashes`): every create would otherwise spend an HMAC.
     if (this.ownerMetaCache?.ownerKid !== kid) {
       this.ownerMetaCache = {
-        owner: base64urlEncode(this.hashUnder(kid)),
+        owner: this.hashUnder(kid),
         subject: base64urlEncode(subjectHash(key, this.owner.subject)),
         ownerKid: kid,
       };
@@ -223,7 +229,7 @@ export class ScopedSessionStore implements SessionStore {
   /** Constant-time owner check; a session without an owner (legacy) belongs to nobody here. */
   private isMine(meta: SessionMeta): boolean {
     if (meta.owner === undefined || meta.ownerKid === undefined) return false;
-    let mine: Uint8Array;
+    let mine: string;
     try {
       mine = this.hashUnder(meta.ownerKid);
     } catch (err) {
@@ -231,8 +237,9 @@ export class ScopedSessionStore implements SessionStore {
       if (isSessionStoreError(err, 'unknown_key')) return false;
       throw err;
     }
-    const claimed = base64urlDecode(meta.owner);
-    return claimed !== undefined && constantTimeEqual(mine, claimed);
+    // Both are canonical base64url of 32 bytes (the sealed shape is checked), so comparing the
+    // text in constant time is comparing the hashes in constant time, without decoding.
+    return constantTimeEqualText(mine, meta.owner);
   }
 
   /**
@@ -247,7 +254,8 @@ export class ScopedSessionStore implements SessionStore {
       this.ctx.audit({ type: 'expired', operation, session: this.ctx.sessionTag(id) });
       throw new ExpiredError();
     }
-    if (sealed.meta.subject !== undefined && (await this.ctx.revocations.notBefore(sealed.meta.subject)) > sealed.meta.createdAt) {
+    const subject = sealed.meta.subject;
+    if (subject !== undefined && (this.ctx.revocations.cachedNotBefore(subject) ?? (await this.ctx.revocations.notBefore(subject))) > sealed.meta.createdAt) {
       this.ctx.audit({ type: 'revoked', operation, session: this.ctx.sessionTag(id) });
       throw new ExpiredError('session revoked');
     }

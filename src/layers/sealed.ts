@@ -34,8 +34,6 @@ export interface Sealed {
   data: SessionState;
 }
 
-const NUMERIC: Array<keyof SessionMeta> = ['v', 'createdAt', 'expiresAt', 'absoluteAt', 'ttlMs'];
-const OPTIONAL_STRINGS: Array<keyof SessionMeta> = ['owner', 'subject', 'ownerKid'];
 
 /** An HMAC-SHA256 in canonical base64url: what `owner` and `subject` hold. */
 const HASH_B64 = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
@@ -47,15 +45,21 @@ const KID = /^[A-Za-z0-9_-]{1,64}$/;
  * malformed field, e.g. a subject that is not a hash and so no valid revocation-mark id.
  */
 export function isSealed(value: unknown): value is Sealed {
-  if (!isPlainObject(value) || !isPlainObject(value.meta) || !isPlainObject(value.data)) return false;
+  if (!isPlainObject(value)) return false;
   const meta = value.meta;
-  for (const k of NUMERIC) if (typeof meta[k] !== 'number' || !Number.isFinite(meta[k])) return false;
-  for (const k of OPTIONAL_STRINGS) if (meta[k] !== undefined && typeof meta[k] !== 'string') return false;
-  if ((meta.ttlMs as number) <= 0) return false;
-  if (meta.owner !== undefined && !HASH_B64.test(meta.owner as string)) return false;
-  if (meta.subject !== undefined && !HASH_B64.test(meta.subject as string)) return false;
-  if (meta.ownerKid !== undefined && !KID.test(meta.ownerKid as string)) return false;
-  return meta.v === SEALED_FORMAT;
+  if (!isPlainObject(meta) || !isPlainObject(value.data) || meta.v !== SEALED_FORMAT) return false;
+  if (!isFiniteNumber(meta.createdAt) || !isFiniteNumber(meta.expiresAt) || !isFiniteNumber(meta.absoluteAt)) return false;
+  const { ttlMs, owner, subject, ownerKid } = meta;
+  if (!isFiniteNumber(ttlMs) || ttlMs <= 0) return false;
+  return (
+    (owner === undefined || (typeof owner === 'string' && HASH_B64.test(owner))) &&
+    (subject === undefined || (typeof subject === 'string' && HASH_B64.test(subject))) &&
+    (ownerKid === undefined || (typeof ownerKid === 'string' && KID.test(ownerKid)))
+  );
+}
+
+function isFiniteNumber(x: unknown): x is number {
+  return typeof x === 'number' && x - x === 0;
 }
 
 /** The sealed shape of a record, or one `integrity` error: a record that opened but is not ours. */

@@ -1,5 +1,5 @@
 /**
- * All secret comparisons go through one constant-time helper (src/crypto/compare.ts). This scans
+ * All secret comparisons go through the constant-time helpers of src/crypto/compare.ts. This scans
  * the sources for any other way of comparing bytes, so a new early-exit comparison of a MAC, tag or
  * owner hash cannot slip in unnoticed.
  */
@@ -8,6 +8,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { constantTimeEqual } from 'sealed-session-store';
+import { constantTimeEqualText } from '../../src/crypto/compare.js';
 
 const root = fileURLToPath(new URL('../../src/', import.meta.url));
 
@@ -26,7 +27,7 @@ const FORBIDDEN: Array<[RegExp, string]> = [
   [/\^=?\s*\w+\[\w+\]/, 'a hand-written XOR comparison loop'],
 ];
 
-it('constantTimeEqual is the only comparison of secret bytes in src/', () => {
+it('constantTimeEqual(Text) is the only comparison of secret bytes in src/', () => {
   const offenders: string[] = [];
   for (const file of sources(root)) {
     const rel = relative(root, file);
@@ -42,4 +43,13 @@ it('constantTimeEqual compares contents and lengths', () => {
   expect(constantTimeEqual(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 4]))).toBe(false);
   expect(constantTimeEqual(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2]))).toBe(false);
   expect(constantTimeEqual(new Uint8Array(0), new Uint8Array(0))).toBe(true);
+});
+
+it('constantTimeEqualText compares contents and lengths of strings (base64url of hashes)', () => {
+  const a = 'k7Z0p1u4Wq-_Ab3';
+  expect(constantTimeEqualText(a, `${a}`)).toBe(true);
+  expect(constantTimeEqualText(a, `${a.slice(0, -1)}4`)).toBe(false);
+  expect(constantTimeEqualText(a, `x${a.slice(1)}`)).toBe(false);
+  expect(constantTimeEqualText(a, a.slice(1))).toBe(false);
+  expect(constantTimeEqualText('', '')).toBe(true);
 });
