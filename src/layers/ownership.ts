@@ -137,7 +137,7 @@ export const DEFAULT_KNOWN_RECORDS = 10_000;
  * backend and never repeat for an id; an attacker with write access to the backend who keeps a
  * version while changing the bytes only gets the bytes overwritten by the legitimate save. Loads
  * never use it: every load opens and authenticates what the backend holds. Holds no state and no
- * key material (owner and subject are keyed hashes); bounded, oldest entry out first.
+ * key material (owner and subject are keyed hashes); bounded (emptied when full).
  */
 export class KnownRecords {
   private readonly entries = new Map<string, Known>();
@@ -150,9 +150,9 @@ export class KnownRecords {
 
   set(id: string, version: string, meta: SessionMeta, expiresAt: number): void {
     if (this.max === 0) return;
-    // Re-inserting moves the id to the newest end; the oldest goes first when full.
-    this.entries.delete(id);
-    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
+    // Full: start over rather than evict one by one (deleting the oldest entry of a Map again and
+    // again leaves holes its iterator walks past). Forgetting costs each save one read, once.
+    if (this.entries.size >= this.max && !this.entries.has(id)) this.entries.clear();
     this.entries.set(id, { version, meta, expiresAt: Math.min(expiresAt, meta.absoluteAt) });
   }
 
@@ -259,7 +259,7 @@ export class ScopedSessionStore implements SessionStore {
       this.ctx.audit({ type: 'revoked', operation, session: this.ctx.sessionTag(id) });
       throw new ExpiredError('session revoked');
     }
-    this.ctx.known.set(id, rec.version, sealed.meta, rec.expiresAt);
+    if (this.ctx.known.get(id)?.version !== rec.version) this.ctx.known.set(id, rec.version, sealed.meta, rec.expiresAt);
     return (rec as { sealed?: Sealed }).sealed === sealed ? (rec as StoredRecord<SessionState> & { sealed: Sealed }) : { ...rec, sealed };
   }
 

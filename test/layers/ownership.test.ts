@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { type AuditEvent, Keyring, MemoryStore, type StoredRecord, secureStore } from 'sealed-session-store';
 import { createFakeClock, expectCode } from 'sealed-session-store/testing';
+import { KnownRecords } from '../../src/layers/ownership.js';
 
 const alice = { subject: 'alice' };
 const bob = { subject: 'bob' };
@@ -133,5 +134,19 @@ describe('ownership', () => {
     // A stranger's save is refused from what is known, and from what is read alike.
     await expectCode(store.for(bob).save(id, { n: 5 }), 'owner_mismatch');
     expect(await store.for(alice).load(id)).toEqual({ n: 4 });
+  });
+
+  it('what the process knows of sessions is bounded: full, it starts over; a known id is updated in place', () => {
+    const known = new KnownRecords(3);
+    const meta = { v: 1, createdAt: 0, expiresAt: 10, absoluteAt: 5, ttlMs: 10 };
+    for (const id of ['a', 'b', 'c']) known.set(id, `v-${id}`, meta, 10);
+    expect(known.size).toBe(3);
+    known.set('b', 'v-b2', meta, 10);
+    expect(known.size).toBe(3);
+    expect(known.get('b')).toEqual({ version: 'v-b2', meta, expiresAt: 5 }); // never past the absolute deadline
+    known.set('d', 'v-d', meta, 10);
+    expect(known.size).toBe(1);
+    expect(known.get('a')).toBeUndefined();
+    expect(known.get('d')?.version).toBe('v-d');
   });
 });
