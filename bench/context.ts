@@ -1,5 +1,6 @@
 /** What every benchmark suite receives: options, budgets, services, and where results go. */
 import type { Budget, Measurement, OneShot } from './measure.js';
+import type { PairResult } from './pairs.js';
 import type { Services } from './services.js';
 import type { SizeName } from './states.js';
 import type { SessionState } from '../src/index.js';
@@ -13,7 +14,7 @@ export interface Options {
   noServices: boolean;
   /** Where JSON and markdown go. */
   outDir: string;
-  /** Only suites whose name is listed (floors, layers, tokens, peers, admin); empty = all. */
+  /** Only suites whose name is listed (floors, layers, tokens, peers, admin, pairs); empty = all. */
   only: string[];
 }
 
@@ -27,6 +28,8 @@ export interface Ctx {
   adminCounts: number[];
   results: Measurement[];
   oneShots: OneShot[];
+  /** Interleaved pairs the targets are computed from (pairs.ts). */
+  pairs: PairResult[];
   notes: string[];
   log: (line: string) => void;
 }
@@ -43,7 +46,7 @@ export function parseArgs(argv: string[]): Options {
     else if (a === '--only') options.only.push(...(argv[++i] ?? '').split(','));
     else if (a.startsWith('--only=')) options.only.push(...a.slice(7).split(','));
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [--quick] [--smoke] [--no-services] [--out DIR] [--only floors,layers,tokens,peers,admin]');
+      console.log('usage: npm run bench -- [--quick] [--smoke] [--no-services] [--out DIR] [--only floors,layers,tokens,peers,admin,pairs]');
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }

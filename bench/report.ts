@@ -1,5 +1,6 @@
 /** Turns one run into a printed table, a JSON document and a markdown table. */
 import type { Measurement, OneShot } from './measure.js';
+import type { PairResult } from './pairs.js';
 import type { TargetResult } from './targets.js';
 
 export interface Machine {
@@ -22,6 +23,8 @@ export interface RunDocument {
   machine: Machine;
   notes: string[];
   targets: TargetResult[];
+  /** The interleaved pairs the targets come from. */
+  pairs: PairResult[];
   measurements: Measurement[];
   admin: OneShot[];
 }
@@ -88,6 +91,13 @@ function growthTable(results: Measurement[], sizes: string[]): string {
   );
 }
 
+function pairsTable(pairs: PairResult[]): string {
+  return table(
+    ['pair', 'a', 'a µs/op', 'b', 'b µs/op', 'b / a (median of rounds)', 'b ops/s ÷ a ops/s', 'CPU µs/op b − a', 'rounds'],
+    pairs.map((x) => [x.id, x.a.label, num(x.a.us), x.b.label, num(x.b.us), `${num(x.ratio)}×`, `${num(x.throughputRatio)}×`, num(x.cpuAddedUs), String(x.rounds)]),
+  );
+}
+
 function adminTable(shots: OneShot[]): string {
   return table(
     ['backend', 'operation', 'sessions', 'wall ms', 'sessions/s', 'CPU ms', 'result', 'note'],
@@ -108,6 +118,16 @@ export function markdown(doc: RunDocument, sizes: string[]): string {
     targetsTable(doc.targets),
     '',
   ];
+  if (doc.pairs.length > 0) {
+    parts.push(
+      '## Interleaved pairs (what the targets above are computed from)',
+      '',
+      'Each pair runs its two sides in alternating slices, so the ratio survives the machine speeding up or slowing down (bench/pairs.ts).',
+      '',
+      pairsTable(doc.pairs),
+      '',
+    );
+  }
   for (const size of sizes) {
     parts.push(`## ${size} states`, '', sizeTable(doc.measurements, size), '');
   }

@@ -13,6 +13,7 @@ import { runAdmin } from './admin.js';
 import { type Ctx, budgetFor, parseArgs } from './context.js';
 import { runFloors } from './floors.js';
 import { runLayers } from './layers.js';
+import { runPairs } from './pairs.js';
 import { runPeers } from './peers.js';
 import { type Machine, type RunDocument, markdown, printSummary } from './report.js';
 import { connectServices } from './services.js';
@@ -26,6 +27,8 @@ const SUITES: Array<[string, (ctx: Ctx) => Promise<void>]> = [
   ['peers', runPeers],
   ['layers', runLayers],
   ['admin', runAdmin],
+  // Last: the targets' ratios, each side measured in alternating slices (see pairs.ts).
+  ['pairs', runPairs],
 ];
 
 async function machine(ctx: Ctx, loadAtStart: number): Promise<Machine> {
@@ -61,6 +64,7 @@ export async function main(argv: string[]): Promise<RunDocument> {
     adminCounts: options.smoke ? [500] : options.quick ? [10_000] : [10_000, 100_000],
     results: [],
     oneShots: [],
+    pairs: [],
     notes: [],
     log: (line) => console.error(line),
   };
@@ -87,7 +91,8 @@ export async function main(argv: string[]): Promise<RunDocument> {
       mode: options.smoke ? 'smoke' : options.quick ? 'quick' : 'full',
       machine: await machine(ctx, loadAtStart),
       notes: ctx.notes,
-      targets: evaluateTargets(ctx.results, ctx.oneShots),
+      targets: evaluateTargets(ctx.results, ctx.oneShots, ctx.pairs),
+      pairs: ctx.pairs,
       measurements: ctx.results,
       admin: ctx.oneShots,
     };

@@ -23,7 +23,7 @@ it('npm run bench -- --smoke exits 0 and writes its JSON and markdown', { timeou
   const file = path.join(out, 'latest.json');
   expect(existsSync(file)).toBe(true);
   expect(existsSync(path.join(out, 'latest.md'))).toBe(true);
-  const doc = JSON.parse(readFileSync(file, 'utf8')) as { mode: string; measurements: Array<{ id: string }>; targets: Array<{ id: string }> };
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as { mode: string; measurements: Array<{ id: string }>; targets: Array<{ id: string }>; pairs: Array<{ id: string }> };
   expect(doc.mode).toBe('smoke');
   // Rows that need no service are always there.
   const ids = doc.measurements.map((m) => m.id);
@@ -31,4 +31,5 @@ it('npm run bench -- --smoke exits 0 and writes its JSON and markdown', { timeou
   expect(ids).toContain('layers/memory/full/1KB/seq/save+load');
   expect(ids).toContain('tokens/ours/verify');
   expect(doc.targets.map((t) => t.id)).toContain('token-vs-jose');
+  expect(doc.pairs.map((p) => p.id)).toEqual(expect.arrayContaining(['memory-vs-json', 'memory-vs-iron', 'token-vs-jose']));
 });

@@ -1,0 +1,261 @@
+/**
+ * The targets' ratios, measured as interleaved pairs. On a shared 2-core machine the speed of the
+ * whole machine drifts by up to 2x within seconds (other tenants, Redis and PostgreSQL on the same
+ * cores), so a ratio of two rows measured minutes apart mostly measures the drift. Here each target
+ * compares its two sides in alternating slices (a, b, b, a, a, b, ...), each slice a batch of calls
+ * with the process CPU time taken around it; the ratio is the median of the per-round ratios, so
+ * drift slower than a round cancels out. The rows of the main tables are still single measurements.
+ */
+import crypto from 'node:crypto';
+import Iron from '@hapi/iron';
+import { jwtVerify } from 'jose';
+import { Keyring, MemoryStore, type RecordStore, TOKEN_TYP, secureStore } from '../src/index.js';
+import { makeBackend } from './backends.js';
+import type { Ctx } from './context.js';
+import { OWNER } from './layers.js';
+import { REDIS_PREFIX } from './services.js';
+import { SIZES, mcpState } from './states.js';
+
+type Fn = () => unknown;
+
+export interface Side {
+  label: string;
+  /** Median µs per operation over the slices. */
+  us: number;
+  /** Median process CPU µs per operation over the slices. */
+  cpuUs: number;
+  /** Median operations per second of wall time over the slices. */
+  opsPerSec: number;
+}
+
+export interface PairResult {
+  id: string;
+  a: Side;
+  b: Side;
+  /** Median over the rounds of b's time / a's time. */
+  ratio: number;
+  /** Median over the rounds of b's throughput / a's throughput. */
+  throughputRatio: number;
+  /** Median over the rounds of b's CPU µs/op - a's CPU µs/op. */
+  cpuAddedUs: number;
+  rounds: number;
+}
+
+interface SliceResult {
+  us: number;
+  cpuUs: number;
+  opsPerSec: number;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((x, y) => x - y);
+  const n = s.length;
+  return n === 0 ? Number.NaN : n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+};
+
+/** Calls `fn` for about `ms` (at least `min` calls): per-call median latency, CPU and throughput per operation. */
+async function slice(fn: Fn, ops: number, ms: number, min: number, after?: () => Promise<void>): Promise<SliceResult> {
+  const lat: number[] = [];
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const end = t0 + ms;
+  let t = t0;
+  while (lat.length < min || t < end) {
+    const r = fn();
+    if (r instanceof Promise) await r;
+    const t1 = performance.now();
+    lat.push(t1 - t);
+    t = t1;
+  }
+  const wall = t - t0;
+  const c = process.cpuUsage(c0);
+  await after?.();
+  return { us: (median(lat) * 1000) / ops, cpuUs: (c.user + c.system) / (lat.length * ops), opsPerSec: (lat.length * ops) / (wall / 1000) };
+}
+
+/**
+ * Runs `fn` until it is warm: the JIT needs thousands of calls of a deep async path (seconds, for the
+ * full stack) before the times settle. Stops once a slice is no faster than the best of the previous
+ * three, after at least `minMs` and at most ten times that.
+ */
+async function warm(fn: Fn, ops: number, sliceMs: number, minMs: number, after?: () => Promise<void>): Promise<void> {
+  const start = performance.now();
+  const seen: number[] = [];
+  for (;;) {
+    const { us } = await slice(fn, ops, sliceMs, 2, after);
+    const elapsed = performance.now() - start;
+    const best = Math.min(...seen.slice(-3));
+    seen.push(us);
+    if (elapsed >= 10 * minMs || (elapsed >= minMs && seen.length > 3 && us >= best * 0.97)) return;
+  }
+}
+
+interface PairSpec {
+  id: string;
+  a: { label: string; fn: Fn };
+  b: { label: string; fn: Fn };
+  /** Operations per call (32 when each call runs 32 in flight). */
+  ops?: number;
+  /** Untimed, after each slice (e.g. deleting the sessions a create row made). */
+  after?: () => Promise<void>;
+}
+
+async function pair(ctx: Ctx, spec: PairSpec): Promise<PairResult> {
+  const { rounds, sliceMs, warmMs } = ctx.options.smoke
+    ? { rounds: 2, sliceMs: 2, warmMs: 2 }
+    : ctx.options.quick
+      ? { rounds: 6, sliceMs: 40, warmMs: 200 }
+      : { rounds: 12, sliceMs: 150, warmMs: 600 };
+  const ops = spec.ops ?? 1;
+  await warm(spec.a.fn, ops, sliceMs, warmMs, spec.after);
+  await warm(spec.b.fn, ops, sliceMs, warmMs, spec.after);
+  const as: SliceResult[] = [];
+  const bs: SliceResult[] = [];
+  for (let r = 0; r < rounds; r++) {
+    // Alternate which side goes first, so neither always runs right after the other.
+    if (r % 2 === 0) {
+      as.push(await slice(spec.a.fn, ops, sliceMs, 2, spec.after));
+      bs.push(await slice(spec.b.fn, ops, sliceMs, 2, spec.after));
+    } else {
+      bs.push(await slice(spec.b.fn, ops, sliceMs, 2, spec.after));
+      as.push(await slice(spec.a.fn, ops, sliceMs, 2, spec.after));
+    }
+  }
+  const side = (label: string, xs: SliceResult[]): Side => ({
+    label,
+    us: median(xs.map((x) => x.us)),
+    cpuUs: median(xs.map((x) => x.cpuUs)),
+    opsPerSec: median(xs.map((x) => x.opsPerSec)),
+  });
+  return {
+    id: spec.id,
+    a: side(spec.a.label, as),
+    b: side(spec.b.label, bs),
+    ratio: median(as.map((a, i) => bs[i]!.us / a.us)),
+    throughputRatio: median(as.map((a, i) => bs[i]!.opsPerSec / a.opsPerSec)),
+    cpuAddedUs: median(as.map((a, i) => bs[i]!.cpuUs - a.cpuUs)),
+    rounds,
+  };
+}
+
+const IN_FLIGHT = 32;
+
+/** A full stack's create+load, with the ids it made deleted between slices. */
+function createLoad(backend: RecordStore, keyring: Keyring) {
+  const scoped = secureStore(backend, { keyring, namespace: 'bench-pairs' }).for(OWNER);
+  const made: string[] = [];
+  const one = async (state: Parameters<typeof scoped.create>[0]) => {
+    const id = await scoped.create(state);
+    made.push(id);
+    return scoped.load(id);
+  };
+  const after = async () => {
+    const ids = made.splice(0);
+    for (let i = 0; i < ids.length; i += 256) await Promise.all(ids.slice(i, i + 256).map((id) => backend.deleteRecord(id)));
+  };
+  return { scoped, one, after };
+}
+
+export async function runPairs(ctx: Ctx): Promise<void> {
+  const keyring = Keyring.generate();
+  const kb = mcpState(SIZES['1KB']);
+  const memory = secureStore(new MemoryStore({ maxEntries: 400_000, maxBytes: 2 ** 30, maxRecordBytes: 8 * 1024 * 1024 }), { keyring, namespace: 'bench-pairs' }).for(OWNER);
+  await memory.save('pair-1KB', kb);
+  const saveLoad = async () => {
+    await memory.save('pair-1KB', kb);
+    return memory.load('pair-1KB');
+  };
+  const password = 'a-benchmark-password-of-at-least-32-characters';
+  const push = (r: PairResult) => {
+    ctx.pairs.push(r);
+    ctx.log(`  pair ${r.id}: ${r.b.label} / ${r.a.label} = ${r.ratio.toFixed(2)}x (${r.b.us.toFixed(1)} / ${r.a.us.toFixed(1)} µs)`);
+  };
+
+  push(await pair(ctx, { id: 'memory-vs-json', a: { label: 'JSON stringify+parse', fn: () => JSON.parse(JSON.stringify(kb)) }, b: { label: 'full stack save+load', fn: saveLoad } }));
+  push(
+    await pair(ctx, {
+      id: 'memory-vs-iron',
+      a: { label: 'full stack save+load', fn: saveLoad },
+      b: { label: 'iron seal+unseal', fn: async () => Iron.unseal(await Iron.seal(kb, password, Iron.defaults), password, Iron.defaults) },
+    }),
+  );
+
+  // 256 KB: the full stack against what sealing it by hand costs at least: node:crypto GCM on its
+  // JSON text plus the JSON floor.
+  if (!ctx.options.quick) {
+    const big = mcpState(SIZES['256KB']);
+    await memory.save('pair-256KB', big);
+    const key = crypto.createSecretKey(crypto.randomBytes(32));
+    const aad = Buffer.from('sss/bench/aad');
+    const plain = Buffer.from(JSON.stringify(big));
+    push(
+      await pair(ctx, {
+        id: 'large-256KB',
+        a: {
+          label: 'node:crypto GCM seal+open + JSON stringify+parse',
+          fn: () => {
+            JSON.parse(JSON.stringify(big));
+            const nonce = crypto.randomBytes(12);
+            const c = crypto.createCipheriv('aes-256-gcm', key, nonce);
+            c.setAAD(aad);
+            const ct = Buffer.concat([c.update(plain), c.final()]);
+            const tag = c.getAuthTag();
+            const d = crypto.createDecipheriv('aes-256-gcm', key, nonce);
+            d.setAAD(aad);
+            d.setAuthTag(tag);
+            return Buffer.concat([d.update(ct), d.final()]);
+          },
+        },
+        b: {
+          label: 'full stack save+load',
+          fn: async () => {
+            await memory.save('pair-256KB', big);
+            return memory.load('pair-256KB');
+          },
+        },
+      }),
+    );
+  }
+
+  // Tokens: ours against jose's jwtVerify on the very same token and key.
+  const tokens = secureStore(new MemoryStore(), { keyring });
+  const token = tokens.issueToken('AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', OWNER);
+  const sign = keyring.primary('sign');
+  push(
+    await pair(ctx, {
+      id: 'token-vs-jose',
+      a: { label: 'token verify (ours)', fn: () => tokens.verifyToken(token, OWNER) },
+      b: { label: "jose's jwtVerify", fn: () => jwtVerify(token, sign.key, { algorithms: ['HS256'], typ: TOKEN_TYP }) },
+    }),
+  );
+
+  const redis = ctx.services.redis;
+  if (redis === undefined) return;
+  const backend = await makeBackend(ctx, 'redis', Date.now);
+  if (typeof backend === 'string') return;
+  const full = createLoad(backend, keyring);
+  const rawKey = `${REDIS_PREFIX}pairs:raw`;
+  const raw = async (k: string) => {
+    await redis.set(k, JSON.stringify(kb), 'PX', 3_600_000);
+    return JSON.parse((await redis.get(k))!) as unknown;
+  };
+  const rawKeys = Array.from({ length: IN_FLIGHT }, (_, i) => `${rawKey}:${i}`);
+  push(
+    await pair(ctx, {
+      id: 'redis-seq',
+      a: { label: 'raw Redis SET+GET', fn: () => raw(rawKey) },
+      b: { label: 'full stack create+load', fn: () => full.one(kb) },
+      after: full.after,
+    }),
+  );
+  push(
+    await pair(ctx, {
+      id: 'redis-32',
+      a: { label: 'raw Redis SET+GET, 32 in flight', fn: () => Promise.all(rawKeys.map(raw)) },
+      b: { label: 'full stack create+load, 32 in flight', fn: () => Promise.all(Array.from({ length: IN_FLIGHT }, () => full.one(kb))) },
+      ops: IN_FLIGHT,
+      after: full.after,
+    }),
+  );
+  await full.after();
+}
