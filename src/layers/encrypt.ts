@@ -21,8 +21,8 @@ import {
 } from '../contract/errors.js';
 import type { RecordStore, SaveRecordOptions, SessionState, StoredRecord } from '../contract/store.js';
 import { VALIDATES_ON_WRITE, isRecordStore } from '../contract/store.js';
-import { assertSessionId, normalizeLimit, stateJson } from '../contract/validate.js';
-import { AEAD_SPECS, type Aead, type AeadAlgorithm, type AeadEngineName, deriveAlgorithmKey, getAead, hasNodeEngine, isAeadAlgorithm } from '../crypto/aead/index.js';
+import { assertSessionId, normalizeLimit, stateJson, utf8Length } from '../contract/validate.js';
+import { AEAD_SPECS, type Aead, type AeadAlgorithm, type AeadEngineName, type AeadSpec, deriveAlgorithmKey, getAead, hasNodeEngine, isAeadAlgorithm } from '../crypto/aead/index.js';
 import { type RandomSource, secureRandom } from '../crypto/random.js';
 import type { Keyring, RetireOptions } from '../keys/keyring.js';
 import { LayerStore } from './layer.js';
@@ -89,6 +89,7 @@ const encryptions = new Map<string, number>();
 
 interface SealContext {
   kid: string;
+  spec: AeadSpec;
   header: Uint8Array;
   key: Uint8Array;
 }
@@ -97,16 +98,15 @@ type Opened = { value: SessionState; plaintext: Uint8Array | undefined; current:
 
 const hasBuffer = typeof (globalThis as { Buffer?: unknown }).Buffer === 'function';
 const textDecoder = new TextDecoder();
-const textEncoder = new TextEncoder();
 
 function decodeUtf8(bytes: Uint8Array): string {
   return hasBuffer ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : textDecoder.decode(bytes);
 }
 
-function encodeUtf8(s: string): Uint8Array {
-  if (!hasBuffer) return textEncoder.encode(s);
-  const b = Buffer.from(s, 'utf8');
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+/** A serialized state on its way to being sealed: its JSON text and that text's UTF-8 length. */
+interface Plaintext {
+  text: string;
+  length: number;
 }
 
 export class EncryptedStore extends LayerStore {
@@ -173,9 +173,15 @@ export class EncryptedStore extends LayerStore {
     return rec === undefined ? undefined : this.openRecord(id, rec);
   }
 
-  async saveRecord(id: string, value: SessionState, options: SaveRecordOptions): Promise<string> {
-    assertSessionId(id);
-    return this.inner.saveRecord(id, this.seal(id, this.serialize(value)), options);
+  // Not `async`: an async function that returns the inner store's promise pays extra microtask
+  // turns on every write; a synchronous fault still becomes a rejection.
+  saveRecord(id: string, value: SessionState, options: SaveRecordOptions): Promise<string> {
+    try {
+      assertSessionId(id);
+      return this.inner.saveRecord(id, this.seal(id, this.serialize(value)), options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Every state is validated where it is serialized, just before it is sealed. */
@@ -190,7 +196,8 @@ export class EncryptedStore extends LayerStore {
     const rec = await this.inner.loadRecord(id);
     if (rec === undefined) throw new NotFoundError();
     if (rec.expiresAt <= this.now()) throw new ExpiredError();
-    return (await this.openRecord(id, rec)).value;
+    const opened = this.openRecord(id, rec);
+    return (opened instanceof Promise ? await opened : opened).value;
   }
 
   protected toRecordValue(state: SessionState): SessionState {
@@ -309,37 +316,43 @@ export class EncryptedStore extends LayerStore {
 
   // ---------------------------------------------------------------- sealing
 
-  /** The state's JSON text as UTF-8, validated (`invalid_input`) and bounded (`payload_too_large`). */
-  private serialize(value: SessionState): Uint8Array {
+  /** The state's JSON text and its UTF-8 length, validated (`invalid_input`) and bounded (`payload_too_large`). */
+  private serialize(value: SessionState): Plaintext {
     const json = stateJson(value);
-    // UTF-8 never takes fewer bytes than UTF-16 code units, so this refuses before encoding.
+    // UTF-8 never takes fewer bytes than UTF-16 code units, so this refuses before measuring.
     if (json.length > this.maxPlaintextBytes) throw new PayloadTooLargeError(json.length, this.maxPlaintextBytes, 'state');
-    const bytes = encodeUtf8(json);
-    if (bytes.length > this.maxPlaintextBytes) throw new PayloadTooLargeError(bytes.length, this.maxPlaintextBytes, 'state');
-    return bytes;
+    const length = utf8Length(json);
+    if (length > this.maxPlaintextBytes) throw new PayloadTooLargeError(length, this.maxPlaintextBytes, 'state');
+    return { text: json, length };
   }
 
   private context(): SealContext {
     const primary = this.keyring.primary('encrypt');
     let ctx = this.sealContext;
     if (ctx === undefined || ctx.kid !== primary.kid) {
-      ctx = { kid: primary.kid, header: envelopeHeader(AEAD_SPECS[this.algorithm], primary.kid), key: deriveAlgorithmKey(primary.key, this.algorithm) };
+      const spec = AEAD_SPECS[this.algorithm];
+      ctx = { kid: primary.kid, spec, header: envelopeHeader(spec, primary.kid), key: deriveAlgorithmKey(primary.key, this.algorithm) };
       this.sealContext = ctx;
     }
     return ctx;
   }
 
-  private seal(id: string, plaintext: Uint8Array): Uint8Array {
+  /** An envelope of `plaintext` (a serialized state, or the bytes of one just opened) for `id`. */
+  private seal(id: string, plaintext: Plaintext | Uint8Array): Uint8Array {
+    const body = plaintext instanceof Uint8Array ? plaintext : plaintext.text;
+    const length = plaintext.length;
     const ctx = this.context();
     const spec = this.aead.spec;
     const nonce = this.random(spec.nonceLength);
     // A short or reused nonce breaks GCM outright; a broken injected random source must fail loudly.
     if (nonce.length !== spec.nonceLength) throw new RangeError(`random source returned ${nonce.length} bytes, expected ${spec.nonceLength}`);
     const h = ctx.header.length;
-    const out = new Uint8Array(h + spec.nonceLength + plaintext.length + spec.tagLength);
+    const out = new Uint8Array(h + spec.nonceLength + length + spec.tagLength);
     out.set(ctx.header, 0);
     out.set(nonce, h);
-    this.aead.seal(ctx.key, nonce, plaintext, envelopeAad(ctx.header, this.nsField, id), out, h + spec.nonceLength);
+    const written = this.aead.seal(ctx.key, nonce, body, envelopeAad(ctx.header, this.nsField, id), out, h + spec.nonceLength);
+    // The envelope was sized from the UTF-8 length: an engine that wrote otherwise must not leave zeros.
+    if (written !== length + spec.tagLength) throw new RangeError(`AEAD wrote ${written} bytes, expected ${length + spec.tagLength}`);
     encryptions.set(ctx.kid, (encryptions.get(ctx.kid) ?? 0) + 1);
     return out;
   }
@@ -358,8 +371,9 @@ export class EncryptedStore extends LayerStore {
       }
       throw new IntegrityError();
     }
-    const parts = parseEnvelope(value, this.maxEnvelopeBytes);
-    const key = deriveAlgorithmKey(this.keyring.keyFor('encrypt', parts.kid), parts.spec.name);
+    const ctx = this.context();
+    const parts = parseEnvelope(value, this.maxEnvelopeBytes, ctx);
+    const key = parts.kid === ctx.kid && parts.spec === ctx.spec ? ctx.key : deriveAlgorithmKey(this.keyring.keyFor('encrypt', parts.kid), parts.spec.name);
     const plaintext = this.openers[parts.spec.name].open(key, parts.nonce, parts.sealed, envelopeAad(parts.header, this.nsField, id));
     if (plaintext === undefined) throw new IntegrityError();
     let state: unknown;
@@ -371,26 +385,29 @@ export class EncryptedStore extends LayerStore {
       throw new IntegrityError();
     }
     if (state === null || typeof state !== 'object' || Array.isArray(state)) throw new IntegrityError();
-    const current = parts.spec.name === this.algorithm && parts.kid === this.keyring.primary('encrypt').kid;
+    const current = parts.spec === ctx.spec && parts.kid === ctx.kid;
     return { value: state as SessionState, plaintext, current };
   }
 
-  private async openRecord(id: string, rec: StoredRecord): Promise<StoredRecord<SessionState>> {
+  /** Opens a record; synchronous unless it re-seals an envelope under an older key (lazy re-encryption). */
+  private openRecord(id: string, rec: StoredRecord): StoredRecord<SessionState> | Promise<StoredRecord<SessionState>> {
     const opened = this.open(id, rec.value);
-    if (!opened.current && this.lazyReencrypt && rec.expiresAt > this.now()) {
-      try {
-        // Best-effort, through CAS: a concurrent write wins, a read-only backend refuses; either
-        // way the load still succeeds with what it read.
-        const version = await this.inner.saveRecord(id, this.seal(id, opened.plaintext ?? this.serialize(opened.value)), {
-          expiresAt: rec.expiresAt,
-          ifVersion: rec.version,
-        });
-        return { value: opened.value, version, expiresAt: rec.expiresAt };
-      } catch {
-        // fall through: the original record, unchanged
-      }
-    }
+    if (!opened.current && this.lazyReencrypt && rec.expiresAt > this.now()) return this.reseal(id, rec, opened);
     return { value: opened.value, version: rec.version, expiresAt: rec.expiresAt };
+  }
+
+  private async reseal(id: string, rec: StoredRecord, opened: Opened): Promise<StoredRecord<SessionState>> {
+    try {
+      // Best-effort, through CAS: a concurrent write wins, a read-only backend refuses; either
+      // way the load still succeeds with what it read.
+      const version = await this.inner.saveRecord(id, this.seal(id, opened.plaintext ?? this.serialize(opened.value)), {
+        expiresAt: rec.expiresAt,
+        ifVersion: rec.version,
+      });
+      return { value: opened.value, version, expiresAt: rec.expiresAt };
+    } catch {
+      return { value: opened.value, version: rec.version, expiresAt: rec.expiresAt };
+    }
   }
 
   private async resealOne(id: string): Promise<'resealed' | 'current' | 'failed' | 'skipped'> {

@@ -80,10 +80,17 @@ export function envelopeAad(header: Uint8Array, nsField: Uint8Array, id: string)
 /**
  * Splits an envelope into its parts, or throws `IntegrityError` when the framing is wrong (unknown
  * version or algorithm, bad kid, too short, longer than `maxBytes`). The length is checked before
- * anything else is read.
+ * anything else is read. `likely` is the header the caller expects most often (its own primary
+ * kid's): an envelope that starts with exactly those bytes skips decoding the kid.
  */
-export function parseEnvelope(bytes: Uint8Array, maxBytes: number): EnvelopeParts {
+export function parseEnvelope(bytes: Uint8Array, maxBytes: number, likely?: { spec: AeadSpec; kid: string; header: Uint8Array }): EnvelopeParts {
   if (bytes.length < MIN_ENVELOPE_BYTES || bytes.length > maxBytes) throw new IntegrityError();
+  if (likely !== undefined && startsWith(bytes, likely.header) && bytes.length >= likely.header.length + likely.spec.nonceLength + TAG_LENGTH) {
+    // The header of the envelopes this store writes (the primary kid): same bytes, same parse.
+    const headerLength = likely.header.length;
+    const nonceEnd = headerLength + likely.spec.nonceLength;
+    return { spec: likely.spec, kid: likely.kid, header: bytes.subarray(0, headerLength), nonce: bytes.subarray(headerLength, nonceEnd), sealed: bytes.subarray(nonceEnd) };
+  }
   if (bytes[0] !== ENVELOPE_VERSION) throw new IntegrityError();
   const spec = aeadSpecById(bytes[1]!);
   const kidLength = bytes[2]!;
@@ -105,6 +112,13 @@ export function parseEnvelope(bytes: Uint8Array, maxBytes: number): EnvelopePart
     nonce: bytes.subarray(headerLength, nonceEnd),
     sealed: bytes.subarray(nonceEnd),
   };
+}
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  // Header bytes are public (version, algorithm, kid): no constant-time comparison needed.
+  if (bytes.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
+  return true;
 }
 
 export { AEAD_SPECS };

@@ -4,6 +4,7 @@
  */
 import { gcm, gcmsiv } from '@noble/ciphers/aes.js';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { utf8Encode } from '../bytes.js';
 import { AEAD_SPECS, type Aead, type AeadAlgorithm, type AeadSpec } from './types.js';
 
 type CipherFactory = (key: Uint8Array, nonce: Uint8Array, aad?: Uint8Array) => {
@@ -24,8 +25,8 @@ class NobleAead implements Aead {
     this.factory = FACTORIES[spec.name];
   }
 
-  seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Uint8Array, outOffset: number): number {
-    const sealed = this.factory(key, nonce, aad).encrypt(plaintext);
+  seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array | string, aad: Uint8Array, out: Uint8Array, outOffset: number): number {
+    const sealed = this.factory(key, nonce, aad).encrypt(typeof plaintext === 'string' ? utf8Encode(plaintext) : plaintext);
     out.set(sealed, outOffset);
     return sealed.length;
   }

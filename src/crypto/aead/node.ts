@@ -6,19 +6,18 @@
 import { nodeCrypto, nodeKeyObject } from '../node.js';
 import { AEAD_SPECS, type Aead } from './types.js';
 
-
 const spec = AEAD_SPECS['aes-256-gcm'];
 
 class NodeAesGcm implements Aead {
   readonly engine = 'node' as const;
   readonly spec = spec;
 
-  seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Uint8Array, outOffset: number): number {
+  seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array | string, aad: Uint8Array, out: Uint8Array, outOffset: number): number {
     if (key.length !== 32) throw new RangeError(`aes-256-gcm key must be 32 bytes, got ${key.length}`);
     if (nonce.length !== 12) throw new RangeError(`aes-256-gcm nonce must be 12 bytes, got ${nonce.length}`);
     const cipher = nodeCrypto!.createCipheriv('aes-256-gcm', nodeKeyObject(key), nonce, { authTagLength: 16 });
     cipher.setAAD(aad);
-    const ct = cipher.update(plaintext);
+    const ct = typeof plaintext === 'string' ? cipher.update(plaintext, 'utf8') : cipher.update(plaintext);
     const last = cipher.final(); // GCM is a stream mode: always empty, kept for completeness
     out.set(ct, outOffset);
     if (last.length > 0) out.set(last, outOffset + ct.length);

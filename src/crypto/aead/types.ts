@@ -38,14 +38,15 @@ export function isAeadAlgorithm(name: unknown): name is AeadAlgorithm {
 /**
  * One AEAD for one algorithm on one engine. Both calls are synchronous and stateless.
  *
- * `seal` writes `ciphertext || tag` (plaintext.length + 16 bytes) into `out` at `outOffset` and
- * returns the number of bytes written, so callers can build a whole envelope in one allocation.
+ * `seal` writes `ciphertext || tag` (plaintext length + 16 bytes) into `out` at `outOffset` and
+ * returns the number of bytes written, so callers can build a whole envelope in one allocation. A
+ * string plaintext is sealed as its UTF-8 bytes (node:crypto encodes it without a JS Buffer).
  * `open` takes `ciphertext || tag` and returns the plaintext, or `undefined` on ANY failure: the
  * caller turns that into one indistinguishable integrity error.
  */
 export interface Aead {
   readonly spec: AeadSpec;
   readonly engine: AeadEngineName;
-  seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out: Uint8Array, outOffset: number): number;
+  seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array | string, aad: Uint8Array, out: Uint8Array, outOffset: number): number;
   open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | undefined;
 }
