@@ -2,34 +2,58 @@
  * Per-key FIFO queue. Updates of one id inside one process run one after another, so the
  * compare-and-swap retries only ever absorb races with OTHER processes: 50 concurrent updates of
  * one session in one process never exhaust the retry bound.
+ *
+ * Every write goes through here, so it costs little when nothing waits: a task for an idle key runs
+ * at once, and a key's entry lives only while it has work (no promise chain is kept per key).
  */
+interface Line {
+  /** Tasks waiting behind the running one, oldest first. */
+  waiting: Array<() => void>;
+}
+
 export class KeyedQueue {
-  private readonly tails = new Map<string, Promise<unknown>>();
-  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly lines = new Map<string, Line>();
+  private idleWaiters: Array<() => void> = [];
 
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const prev = this.tails.get(key);
-    const result = prev === undefined ? task() : prev.then(task, task);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.tails.set(key, tail);
-    this.inflight.add(tail);
-    void tail.then(() => {
-      this.inflight.delete(tail);
-      if (this.tails.get(key) === tail) this.tails.delete(key);
+    const line = this.lines.get(key);
+    if (line === undefined) {
+      const fresh: Line = { waiting: [] };
+      this.lines.set(key, fresh);
+      return this.exec(key, fresh, task);
+    }
+    return new Promise<T>((resolve, reject) => {
+      line.waiting.push(() => {
+        this.exec(key, line, task).then(resolve, reject);
+      });
     });
-    return result;
   }
 
   /** Number of keys with queued or running work. */
   get size(): number {
-    return this.tails.size;
+    return this.lines.size;
   }
 
   /** Resolves once every task queued so far has settled. */
-  async idle(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.all([...this.inflight]);
+  idle(): Promise<void> {
+    if (this.lines.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async exec<T>(key: string, line: Line, task: () => Promise<T>): Promise<T> {
+    try {
+      return await task();
+    } finally {
+      const next = line.waiting.shift();
+      if (next !== undefined) next();
+      else {
+        this.lines.delete(key);
+        if (this.lines.size === 0 && this.idleWaiters.length > 0) {
+          const waiters = this.idleWaiters;
+          this.idleWaiters = [];
+          for (const wake of waiters) wake();
+        }
+      }
+    }
   }
 }

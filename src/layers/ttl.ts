@@ -130,14 +130,19 @@ export class TtlStore extends LayerStore {
     return { value, sealed, version: rec.version, expiresAt: Math.min(sealed.meta.expiresAt, sealed.meta.absoluteAt) };
   }
 
-  async saveRecord(id: string, value: SessionState, options: SaveRecordOptions): Promise<string> {
-    this.assertOpen();
-    assertExpiresAt(options.expiresAt);
-    const sealed = asSealed(value);
-    // Clamp to the absolute deadline: nothing a caller passes can outlive it.
-    const expiresAt = Math.min(options.expiresAt, sealed.meta.absoluteAt);
-    const next: Sealed = { meta: { ...sealed.meta, expiresAt }, data: sealed.data };
-    return this.inner.saveRecord(id, toState(next), { ...options, expiresAt });
+  // Not `async`: see EncryptedStore.saveRecord.
+  saveRecord(id: string, value: SessionState, options: SaveRecordOptions): Promise<string> {
+    try {
+      this.assertOpen();
+      assertExpiresAt(options.expiresAt);
+      const sealed = asSealed(value);
+      // Clamp to the absolute deadline: nothing a caller passes can outlive it.
+      const expiresAt = Math.min(options.expiresAt, sealed.meta.absoluteAt);
+      const next: Sealed = { meta: { ...sealed.meta, expiresAt }, data: sealed.data };
+      return this.inner.saveRecord(id, toState(next), { ...options, expiresAt });
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   // ------------------------------------------------------------------ session level
