@@ -1,19 +1,26 @@
 /**
- * The targets' ratios, measured as interleaved pairs. On a shared 2-core machine the speed of the
- * whole machine drifts by up to 2x within seconds (other tenants, Redis and PostgreSQL on the same
- * cores), so a ratio of two rows measured minutes apart mostly measures the drift. Here each target
- * compares its two sides in alternating slices (a, b, b, a, a, b, ...), each slice a batch of calls
- * with the process CPU time taken around it; the ratio is the median of the per-round ratios, so
- * drift slower than a round cancels out. The rows of the main tables are still single measurements.
+ * The targets' ratios, measured as interleaved pairs, each pair in a fresh process of its own.
+ *
+ * Measured here: the speed of this shared 2-core machine drifts by up to 2x within seconds (other
+ * tenants, Redis and PostgreSQL on the same cores), and a process that has already run the other
+ * suites is slower again (inline caches gone megamorphic, a large heap to mark). A ratio of two
+ * rows measured minutes apart in such a process says more about the machine than about the code.
+ * So each target's two sides run in one fresh process (`tsx bench/pairs.ts <pair> <mode>`), each
+ * warmed until its times settle, then in alternating slices (a, b, b, a, a, b, ...), each slice a
+ * batch of calls with the process CPU time taken around it; the ratio is the median of the
+ * per-round ratios, so drift slower than a round cancels out. The main tables keep their rows.
  */
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Iron from '@hapi/iron';
 import { jwtVerify } from 'jose';
 import { Keyring, MemoryStore, type RecordStore, TOKEN_TYP, secureStore } from '../src/index.js';
-import { makeBackend } from './backends.js';
-import type { Ctx } from './context.js';
+import { RedisStore } from '../src/backends/redis.js';
+import { type Ctx, type Options, parseArgs } from './context.js';
 import { OWNER } from './layers.js';
-import { REDIS_PREFIX } from './services.js';
+import { REDIS_PREFIX, type Services, connectServices } from './services.js';
 import { SIZES, mcpState } from './states.js';
 
 type Fn = () => unknown;
@@ -39,6 +46,8 @@ export interface PairResult {
   /** Median over the rounds of b's CPU µs/op - a's CPU µs/op. */
   cpuAddedUs: number;
   rounds: number;
+  /** b's time / a's time in each round, in order (how steady the ratio was). */
+  perRound: number[];
 }
 
 interface SliceResult {
@@ -100,10 +109,10 @@ interface PairSpec {
   after?: () => Promise<void>;
 }
 
-async function pair(ctx: Ctx, spec: PairSpec): Promise<PairResult> {
-  const { rounds, sliceMs, warmMs } = ctx.options.smoke
+async function pair(options: Options, spec: PairSpec): Promise<PairResult> {
+  const { rounds, sliceMs, warmMs } = options.smoke
     ? { rounds: 2, sliceMs: 2, warmMs: 2 }
-    : ctx.options.quick
+    : options.quick
       ? { rounds: 6, sliceMs: 40, warmMs: 200 }
       : { rounds: 12, sliceMs: 150, warmMs: 600 };
   const ops = spec.ops ?? 1;
@@ -135,6 +144,7 @@ async function pair(ctx: Ctx, spec: PairSpec): Promise<PairResult> {
     throughputRatio: median(as.map((a, i) => bs[i]!.opsPerSec / a.opsPerSec)),
     cpuAddedUs: median(as.map((a, i) => bs[i]!.cpuUs - a.cpuUs)),
     rounds,
+    perRound: as.map((a, i) => Number((bs[i]!.us / a.us).toFixed(3))),
   };
 }
 
@@ -156,106 +166,170 @@ function createLoad(backend: RecordStore, keyring: Keyring) {
   return { scoped, one, after };
 }
 
-export async function runPairs(ctx: Ctx): Promise<void> {
-  const keyring = Keyring.generate();
-  const kb = mcpState(SIZES['1KB']);
-  const memory = secureStore(new MemoryStore({ maxEntries: 400_000, maxBytes: 2 ** 30, maxRecordBytes: 8 * 1024 * 1024 }), { keyring, namespace: 'bench-pairs' }).for(OWNER);
-  await memory.save('pair-1KB', kb);
-  const saveLoad = async () => {
-    await memory.save('pair-1KB', kb);
-    return memory.load('pair-1KB');
-  };
-  const password = 'a-benchmark-password-of-at-least-32-characters';
-  const push = (r: PairResult) => {
-    ctx.pairs.push(r);
-    ctx.log(`  pair ${r.id}: ${r.b.label} / ${r.a.label} = ${r.ratio.toFixed(2)}x (${r.b.us.toFixed(1)} / ${r.a.us.toFixed(1)} µs)`);
-  };
+interface PairEnv {
+  options: Options;
+  services: Services;
+}
 
-  push(await pair(ctx, { id: 'memory-vs-json', a: { label: 'JSON stringify+parse', fn: () => JSON.parse(JSON.stringify(kb)) }, b: { label: 'full stack save+load', fn: saveLoad } }));
-  push(
-    await pair(ctx, {
+const PASSWORD = 'a-benchmark-password-of-at-least-32-characters';
+
+/** A memory-backed full stack with one 1 KB session, and its save+load. */
+async function memorySaveLoad(size: keyof typeof SIZES) {
+  const state = mcpState(SIZES[size]);
+  const scoped = secureStore(new MemoryStore({ maxEntries: 1000, maxBytes: 2 ** 30, maxRecordBytes: 8 * 1024 * 1024 }), { keyring: Keyring.generate(), namespace: 'bench-pairs' }).for(OWNER);
+  await scoped.save('pair', state);
+  return {
+    state,
+    fn: async () => {
+      await scoped.save('pair', state);
+      return scoped.load('pair');
+    },
+  };
+}
+
+/** Each target's pair, built in the process that measures it; undefined when a service it needs is absent. */
+const PAIRS: Record<string, (env: PairEnv) => Promise<PairSpec | undefined>> = {
+  'memory-vs-json': async () => {
+    const { state, fn } = await memorySaveLoad('1KB');
+    return { id: 'memory-vs-json', a: { label: 'JSON stringify+parse', fn: () => JSON.parse(JSON.stringify(state)) }, b: { label: 'full stack save+load', fn } };
+  },
+  'memory-vs-iron': async () => {
+    const { state, fn } = await memorySaveLoad('1KB');
+    return {
       id: 'memory-vs-iron',
-      a: { label: 'full stack save+load', fn: saveLoad },
-      b: { label: 'iron seal+unseal', fn: async () => Iron.unseal(await Iron.seal(kb, password, Iron.defaults), password, Iron.defaults) },
-    }),
-  );
-
+      a: { label: 'full stack save+load', fn },
+      b: { label: 'iron seal+unseal', fn: async () => Iron.unseal(await Iron.seal(state, PASSWORD, Iron.defaults), PASSWORD, Iron.defaults) },
+    };
+  },
   // 256 KB: the full stack against what sealing it by hand costs at least: node:crypto GCM on its
   // JSON text plus the JSON floor.
-  if (!ctx.options.quick) {
-    const big = mcpState(SIZES['256KB']);
-    await memory.save('pair-256KB', big);
+  'large-256KB': async (env) => {
+    if (env.options.quick) return undefined;
+    const { state, fn } = await memorySaveLoad('256KB');
     const key = crypto.createSecretKey(crypto.randomBytes(32));
     const aad = Buffer.from('sss/bench/aad');
-    const plain = Buffer.from(JSON.stringify(big));
-    push(
-      await pair(ctx, {
-        id: 'large-256KB',
-        a: {
-          label: 'node:crypto GCM seal+open + JSON stringify+parse',
-          fn: () => {
-            JSON.parse(JSON.stringify(big));
-            const nonce = crypto.randomBytes(12);
-            const c = crypto.createCipheriv('aes-256-gcm', key, nonce);
-            c.setAAD(aad);
-            const ct = Buffer.concat([c.update(plain), c.final()]);
-            const tag = c.getAuthTag();
-            const d = crypto.createDecipheriv('aes-256-gcm', key, nonce);
-            d.setAAD(aad);
-            d.setAuthTag(tag);
-            return Buffer.concat([d.update(ct), d.final()]);
-          },
+    const plain = Buffer.from(JSON.stringify(state));
+    return {
+      id: 'large-256KB',
+      a: {
+        label: 'node:crypto GCM seal+open + JSON stringify+parse',
+        fn: () => {
+          JSON.parse(JSON.stringify(state));
+          const nonce = crypto.randomBytes(12);
+          const c = crypto.createCipheriv('aes-256-gcm', key, nonce);
+          c.setAAD(aad);
+          const ct = Buffer.concat([c.update(plain), c.final()]);
+          const tag = c.getAuthTag();
+          const d = crypto.createDecipheriv('aes-256-gcm', key, nonce);
+          d.setAAD(aad);
+          d.setAuthTag(tag);
+          return Buffer.concat([d.update(ct), d.final()]);
         },
-        b: {
-          label: 'full stack save+load',
-          fn: async () => {
-            await memory.save('pair-256KB', big);
-            return memory.load('pair-256KB');
-          },
-        },
-      }),
-    );
-  }
-
+      },
+      b: { label: 'full stack save+load', fn },
+    };
+  },
   // Tokens: ours against jose's jwtVerify on the very same token and key.
-  const tokens = secureStore(new MemoryStore(), { keyring });
-  const token = tokens.issueToken('AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', OWNER);
-  const sign = keyring.primary('sign');
-  push(
-    await pair(ctx, {
+  'token-vs-jose': async () => {
+    const keyring = Keyring.generate();
+    const tokens = secureStore(new MemoryStore(), { keyring });
+    const token = tokens.issueToken('AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', OWNER);
+    const sign = keyring.primary('sign');
+    return {
       id: 'token-vs-jose',
       a: { label: 'token verify (ours)', fn: () => tokens.verifyToken(token, OWNER) },
       b: { label: "jose's jwtVerify", fn: () => jwtVerify(token, sign.key, { algorithms: ['HS256'], typ: TOKEN_TYP }) },
-    }),
-  );
+    };
+  },
+  'redis-seq': (env) => redisPair(env, false),
+  'redis-32': (env) => redisPair(env, true),
+};
 
-  const redis = ctx.services.redis;
-  if (redis === undefined) return;
-  const backend = await makeBackend(ctx, 'redis', Date.now);
-  if (typeof backend === 'string') return;
-  const full = createLoad(backend, keyring);
+async function redisPair(env: PairEnv, inFlight: boolean): Promise<PairSpec | undefined> {
+  const redis = env.services.redis;
+  if (redis === undefined) return undefined;
+  const state = mcpState(SIZES['1KB']);
+  const backend = new RedisStore({ client: redis, prefix: `${REDIS_PREFIX}pairs:` });
+  const full = createLoad(backend, Keyring.generate());
   const rawKey = `${REDIS_PREFIX}pairs:raw`;
   const raw = async (k: string) => {
-    await redis.set(k, JSON.stringify(kb), 'PX', 3_600_000);
+    await redis.set(k, JSON.stringify(state), 'PX', 3_600_000);
     return JSON.parse((await redis.get(k))!) as unknown;
   };
+  if (!inFlight) {
+    return { id: 'redis-seq', a: { label: 'raw Redis SET+GET', fn: () => raw(rawKey) }, b: { label: 'full stack create+load', fn: () => full.one(state) }, after: full.after };
+  }
   const rawKeys = Array.from({ length: IN_FLIGHT }, (_, i) => `${rawKey}:${i}`);
-  push(
-    await pair(ctx, {
-      id: 'redis-seq',
-      a: { label: 'raw Redis SET+GET', fn: () => raw(rawKey) },
-      b: { label: 'full stack create+load', fn: () => full.one(kb) },
-      after: full.after,
-    }),
+  return {
+    id: 'redis-32',
+    a: { label: 'raw Redis SET+GET, 32 in flight', fn: () => Promise.all(rawKeys.map(raw)) },
+    b: { label: 'full stack create+load, 32 in flight', fn: () => Promise.all(Array.from({ length: IN_FLIGHT }, () => full.one(state))) },
+    ops: IN_FLIGHT,
+    after: full.after,
+  };
+}
+
+/** Measures one pair in this process (the child's entry point below). */
+async function measurePair(id: string, options: Options): Promise<PairResult | undefined> {
+  const build = PAIRS[id];
+  if (build === undefined) throw new Error(`unknown pair ${id}`);
+  const services = await connectServices({ noServices: options.noServices });
+  try {
+    const spec = await build({ options, services });
+    if (spec === undefined) return undefined;
+    const result = await pair(options, spec);
+    await spec.after?.();
+    return result;
+  } finally {
+    await services.cleanup();
+  }
+}
+
+const self = fileURLToPath(import.meta.url);
+const root = path.resolve(path.dirname(self), '..');
+
+/** Runs one pair in a child process and reads its result (the last line of its stdout). */
+function childPair(id: string, argv: string[]): Promise<PairResult | undefined> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', self, id, ...argv], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      out += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`pair ${id}: child exited with ${code}`));
+      const last = out.trim().split('\n').pop() ?? '';
+      resolve(last === 'null' ? undefined : (JSON.parse(last) as PairResult));
+    });
+  });
+}
+
+export async function runPairs(ctx: Ctx): Promise<void> {
+  const argv = [...(ctx.options.smoke ? ['--smoke'] : ctx.options.quick ? ['--quick'] : []), ...(ctx.options.noServices ? ['--no-services'] : [])];
+  for (const id of Object.keys(PAIRS)) {
+    const r = await childPair(id, argv);
+    if (r === undefined) {
+      ctx.notes.push(`pair ${id} skipped (a service it needs is absent, or not measured in this mode)`);
+      continue;
+    }
+    ctx.pairs.push(r);
+    ctx.log(`  pair ${r.id}: ${r.b.label} / ${r.a.label} = ${r.ratio.toFixed(2)}x (${r.b.us.toFixed(1)} / ${r.a.us.toFixed(1)} µs)`);
+  }
+}
+
+// Child entry: `tsx bench/pairs.ts <pair> [--quick|--smoke] [--no-services]` prints the result as JSON.
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === self) {
+  const [id, ...rest] = process.argv.slice(2);
+  measurePair(id ?? '', parseArgs(rest)).then(
+    (r) => {
+      process.stdout.write(`${JSON.stringify(r ?? null)}\n`);
+      process.exit(0);
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
   );
-  push(
-    await pair(ctx, {
-      id: 'redis-32',
-      a: { label: 'raw Redis SET+GET, 32 in flight', fn: () => Promise.all(rawKeys.map(raw)) },
-      b: { label: 'full stack create+load, 32 in flight', fn: () => Promise.all(Array.from({ length: IN_FLIGHT }, () => full.one(kb))) },
-      ops: IN_FLIGHT,
-      after: full.after,
-    }),
-  );
-  await full.after();
 }
