@@ -294,7 +294,7 @@ export class ScopedSessionStore implements SessionStore {
       const now = this.ctx.now();
       const value: Sealed = { meta: { ...this.ctx.ttl.newMeta(now, ttl), ...this.ownerMeta() }, data: state };
       try {
-        const version = await this.ctx.ttl.saveRecord(id, toState(value), { expiresAt: now + ttl, ifAbsent: true });
+        const version = await this.ctx.ttl.saveSealed(id, value, { expiresAt: now + ttl, ifAbsent: true });
         this.ctx.known.set(id, version, value.meta, now + ttl);
         return id;
       } catch (err) {
@@ -314,9 +314,9 @@ export class ScopedSessionStore implements SessionStore {
       const known = this.ctx.known.get(id);
       const now = this.ctx.now();
       if (known !== undefined && known.expiresAt > now && this.isMine(known.meta)) {
-        const meta: SessionMeta = { ...known.meta, ttlMs: ttl };
+        const meta: SessionMeta = known.meta.ttlMs === ttl ? known.meta : { ...known.meta, ttlMs: ttl };
         try {
-          const version = await this.ctx.ttl.saveRecord(id, toState({ meta, data: state }), { expiresAt: now + ttl, ifVersion: known.version });
+          const version = await this.ctx.ttl.saveSealed(id, { meta, data: state }, { expiresAt: now + ttl, ifVersion: known.version });
           this.ctx.known.set(id, version, meta, now + ttl);
           return;
         } catch (err) {

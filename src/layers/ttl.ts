@@ -133,16 +133,24 @@ export class TtlStore extends LayerStore {
   // Not `async`: see EncryptedStore.saveRecord.
   saveRecord(id: string, value: SessionState, options: SaveRecordOptions): Promise<string> {
     try {
-      this.assertOpen();
-      assertExpiresAt(options.expiresAt);
-      const sealed = asSealed(value);
-      // Clamp to the absolute deadline: nothing a caller passes can outlive it.
-      const expiresAt = Math.min(options.expiresAt, sealed.meta.absoluteAt);
-      const next: Sealed = { meta: { ...sealed.meta, expiresAt }, data: sealed.data };
-      return this.inner.saveRecord(id, toState(next), { ...options, expiresAt });
+      return this.saveSealed(id, asSealed(value), options);
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * `saveRecord` for a value already in the sealed shape, built by the ownership layer from meta it
+   * read through this layer (checked) or made itself, and a state it checked is a plain object (the
+   * layer below validates the rest). Throws synchronously on a closed store or a bad expiry.
+   */
+  saveSealed(id: string, sealed: Sealed, options: SaveRecordOptions): Promise<string> {
+    this.assertOpen();
+    assertExpiresAt(options.expiresAt);
+    // Clamp to the absolute deadline: nothing a caller passes can outlive it.
+    const expiresAt = Math.min(options.expiresAt, sealed.meta.absoluteAt);
+    const next: Sealed = { meta: sealed.meta.expiresAt === expiresAt ? sealed.meta : { ...sealed.meta, expiresAt }, data: sealed.data };
+    return this.inner.saveRecord(id, toState(next), { ...options, expiresAt });
   }
 
   // ------------------------------------------------------------------ session level
