@@ -65,6 +65,14 @@ async function hmac(key: Uint8Array, input: string): Promise<Uint8Array> {
   return new Uint8Array(createHmac('sha256', key).update(input).digest());
 }
 
+/** The same bytes in non-canonical base64url: the lowest unused bit of the last character set. */
+function respell(s: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  if (s.length % 4 === 0) throw new Error('no unused bits to set');
+  const last = alphabet.indexOf(s[s.length - 1]!);
+  return s.slice(0, -1) + alphabet[last | 1]!;
+}
+
 function segment(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
@@ -114,6 +122,8 @@ export function runSecuritySuite(name: string, factory: SecureStackFactory, opti
       const token = stack.store.issueToken(id, alice);
       await expect(stack.store.resume(token, alice)).resolves.toEqual({ sessionId: id, state: { secret: 'alice-data' } });
       await expectCode(stack.store.resume(token, mallory), 'owner_mismatch');
+      // The token's own owner binding, before any session is read.
+      await expectCode(Promise.resolve().then(() => stack.store.verifyToken(token, mallory)), 'owner_mismatch');
       await expectCode(stack.store.for(mallory).load(id), 'owner_mismatch');
       await expectCode(stack.store.for({ subject: 'alice', clientId: 'other-client' }).load(id), 'owner_mismatch');
       expect(events.some((e) => e.type === 'owner_mismatch')).toBe(true);
@@ -337,6 +347,15 @@ export function runSecuritySuite(name: string, factory: SecureStackFactory, opti
       // The same fields in another order are the same header: accepted.
       const reordered = await signWith({ kid: header.kid, typ: header.typ, alg: header.alg });
       await expect(stack.store.resume(reordered, alice)).resolves.toEqual({ sessionId: id, state: { a: 1 } });
+      // Another spelling of the same bytes (unused low bits set), even signed with the real key, is
+      // refused: no token has two valid forms, and an owner hash spelled otherwise is not the owner.
+      const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
+      let text = JSON.stringify(claims);
+      while (text.length % 3 !== 1) text += ' '; // base64url length 2 mod 4: four unused bits at the end
+      const loose = respell(Buffer.from(text).toString('base64url'));
+      await expectCode(stack.store.resume(`${h}.${loose}.${b64url(await hmac(key, `${h}.${loose}`))}`, alice), 'invalid_token');
+      const p2 = segment({ ...claims, oh: respell(claims.oh as string) });
+      await expectCode(stack.store.resume(`${h}.${p2}.${b64url(await hmac(key, `${h}.${p2}`))}`, alice), 'owner_mismatch');
     });
 
     it('a token past its exp is expired even when the session would still live', async () => {

@@ -13,7 +13,7 @@
  */
 import { InvalidTokenError, isSessionStoreError } from '../contract/errors.js';
 import { base64urlDecode, base64urlEncode, isCanonicalBase64url, utf8Decode, utf8Encode } from '../crypto/bytes.js';
-import { constantTimeEqual } from '../crypto/compare.js';
+import { constantTimeEqualText } from '../crypto/compare.js';
 import { hmacSha256 } from '../crypto/hmac.js';
 import { isPlainObject } from '../contract/validate.js';
 
@@ -72,14 +72,13 @@ export function verifyCompactBytes(token: unknown, options: VerifyCompactOptions
   const h = token.slice(0, first);
   const p = token.slice(first + 1, second);
   const s = token.slice(second + 1);
-  if (s.length !== SIG_LENGTH || !isCanonicalBase64url(h) || !isCanonicalBase64url(p) || !isCanonicalBase64url(s)) {
-    throw new InvalidTokenError('token is not canonical base64url');
-  }
-
-  // A header segment that already verified is not decoded and parsed again (every token of one
-  // signing key carries the same one). Only headers behind a valid MAC enter the cache, so a
+  // A header segment that already verified is not checked, decoded and parsed again (every token of
+  // one signing key carries the same one). Only headers behind a valid MAC enter the cache, so a
   // forger cannot fill it; the checks below still run on every call.
   const cached = verifiedHeaders.get(h);
+  if (s.length !== SIG_LENGTH || (cached === undefined && !isCanonicalBase64url(h)) || !isCanonicalBase64url(p) || !isCanonicalBase64url(s)) {
+    throw new InvalidTokenError('token is not canonical base64url');
+  }
   const header = cached ?? parseJsonSegment(h);
   if (header === undefined) throw new InvalidTokenError('token header is not a JSON object');
   const expectedKeys = options.typ === undefined ? 2 : 3;
@@ -100,8 +99,10 @@ export function verifyCompactBytes(token: unknown, options: VerifyCompactOptions
     if (isSessionStoreError(err) || err instanceof Error) throw new InvalidTokenError('token key id is not a usable signing key');
     throw err;
   }
+  // `s` is canonical base64url of 32 bytes (checked above), so comparing it with the canonical text
+  // of the expected MAC, in constant time, is comparing the MACs: no decoding on the hot path.
   const expected = hmacSha256(key, token.slice(0, second));
-  if (!constantTimeEqual(expected, base64urlDecode(s)!)) throw new InvalidTokenError('token signature does not verify');
+  if (!constantTimeEqualText(base64urlEncode(expected), s)) throw new InvalidTokenError('token signature does not verify');
   if (cached === undefined) {
     if (verifiedHeaders.size >= MAX_CACHED_HEADERS) verifiedHeaders.clear();
     verifiedHeaders.set(h, Object.freeze(header));

@@ -9,12 +9,14 @@
  *
  * `issue` is synchronous because the MCP SDK's session-id generator is. `verify` is the fast path
  * run on every request: a shape check, one HMAC for the signature and one for the owner hash, no
- * jose (about 20x slower here); jose is the interoperability oracle in the tests.
+ * jose (about 20x slower here); jose is the interoperability oracle in the tests. A client sends the
+ * same token with every request of its session, so a token whose signature and claims verified is
+ * remembered (bounded): verifying it again re-checks the key, the clock and the owner, not the MAC.
  */
 import { ExpiredError, InvalidTokenError, OwnerMismatchError, isSessionStoreError } from '../contract/errors.js';
 import { assertSessionId } from '../contract/validate.js';
-import { base64urlDecode, base64urlEncode } from '../crypto/bytes.js';
-import { constantTimeEqual } from '../crypto/compare.js';
+import { base64urlEncode } from '../crypto/bytes.js';
+import { constantTimeEqualText } from '../crypto/compare.js';
 import type { Keyring } from '../keys/keyring.js';
 import { type Owner, ownerHash } from '../keys/owner.js';
 import { encodeHeader, signCompact, verifyCompact } from './jws.js';
@@ -39,13 +41,30 @@ export interface VerifiedToken {
   kid: string;
 }
 
+/** A token whose signature and claims verified: what a later verify of the same string still checks. */
+interface Verified {
+  /** The signing key object it verified under: a retired, destroyed or reloaded key is another (or no) object. */
+  key: Uint8Array;
+  kid: string;
+  sid: string;
+  oh: string;
+  ohk: string;
+  iat: number;
+  exp: number;
+}
+
+/** Tokens remembered as verified, per SessionTokens; emptied when full. */
+const MAX_VERIFIED_TOKENS = 1024;
+
 export class SessionTokens {
   private readonly now: () => number;
   private readonly toleranceMs: number;
   private readonly defaultLifetimeMs: number;
   private readonly headers = new Map<string, string>();
-  /** Owner hashes per hash key, so a verify costs one HMAC (the signature), not two. */
-  private readonly ownerHashes = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
+  /** Signature-checked tokens (see the header): only a token that verified ever enters. */
+  private readonly verified = new Map<string, Verified>();
+  /** Owner hashes (base64url) per hash key, so a verify costs one HMAC (the signature), not two. */
+  private readonly ownerHashes = new WeakMap<Uint8Array, Map<string, string>>();
 
   constructor(
     private readonly keyring: Keyring,
@@ -85,7 +104,46 @@ export class SessionTokens {
    * `expired` or `owner_mismatch`. The owner is checked last and in constant time.
    */
   verify(token: unknown, owner: Owner): VerifiedToken {
-    const { header, payload } = verifyCompact(token, { typ: TOKEN_TYP, key: (kid) => this.keyring.keyFor('sign', kid) });
+    const { kid, sid, oh, ohk, iat, exp } = this.signed(token);
+    const now = this.now();
+    if (iat * 1000 > now + this.toleranceMs) throw new InvalidTokenError('token issued in the future');
+    if (exp * 1000 <= now - this.toleranceMs) throw new ExpiredError('token expired');
+    let key: Uint8Array;
+    try {
+      key = this.keyring.keyFor('hash', ohk);
+    } catch (err) {
+      if (isSessionStoreError(err)) throw new InvalidTokenError('token owner hash key is not usable');
+      throw err;
+    }
+    // Our text is canonical base64url: a claim in any other spelling simply does not match.
+    if (!constantTimeEqualText(this.ownerHashUnder(key, owner), oh)) throw new OwnerMismatchError();
+    return { sessionId: sid, expiresAt: exp * 1000, kid };
+  }
+
+  /**
+   * The signature and claims of `token`, checked, or the record of an earlier check of this very
+   * string under a signing key that is still the same usable key object. Throws `invalid_token`.
+   */
+  private signed(token: unknown): Verified {
+    const seen = typeof token === 'string' ? this.verified.get(token) : undefined;
+    if (seen !== undefined) {
+      let key: Uint8Array | undefined;
+      try {
+        key = this.keyring.keyFor('sign', seen.kid);
+      } catch {
+        key = undefined;
+      }
+      if (key === seen.key) return seen;
+      this.verified.delete(token as string);
+    }
+    let used: Uint8Array | undefined;
+    const { header, payload } = verifyCompact(token, {
+      typ: TOKEN_TYP,
+      key: (kid) => {
+        used = this.keyring.keyFor('sign', kid);
+        return used;
+      },
+    });
     const { sid, oh, ohk, iat, exp } = payload;
     if (
       typeof sid !== 'string' ||
@@ -101,19 +159,10 @@ export class SessionTokens {
     } catch {
       throw new InvalidTokenError('token session id is malformed');
     }
-    const now = this.now();
-    if ((iat as number) * 1000 > now + this.toleranceMs) throw new InvalidTokenError('token issued in the future');
-    if ((exp as number) * 1000 <= now - this.toleranceMs) throw new ExpiredError('token expired');
-    const claimed = base64urlDecode(oh);
-    let key: Uint8Array;
-    try {
-      key = this.keyring.keyFor('hash', ohk);
-    } catch (err) {
-      if (isSessionStoreError(err)) throw new InvalidTokenError('token owner hash key is not usable');
-      throw err;
-    }
-    if (claimed === undefined || !constantTimeEqual(this.ownerHashUnder(key, owner), claimed)) throw new OwnerMismatchError();
-    return { sessionId: sid, expiresAt: (exp as number) * 1000, kid: header.kid };
+    const checked: Verified = { key: used!, kid: header.kid, sid, oh, ohk, iat: iat as number, exp: exp as number };
+    if (this.verified.size >= MAX_VERIFIED_TOKENS) this.verified.clear();
+    this.verified.set(token as string, checked);
+    return checked;
   }
 
   /**
@@ -121,20 +170,21 @@ export class SessionTokens {
    * object) for up to 1024 owners. Only well-typed owners are cached, and only after `ownerHash`
    * validated them, so the JSON text below is unambiguous and a malformed owner still throws.
    */
-  private ownerHashUnder(key: Uint8Array, owner: Owner): Uint8Array {
+  private ownerHashUnder(key: Uint8Array, owner: Owner): string {
     const { subject, clientId, fingerprint } = owner ?? {};
     if (typeof subject !== 'string' || (clientId !== undefined && typeof clientId !== 'string') || (fingerprint !== undefined && typeof fingerprint !== 'string')) {
-      return ownerHash(key, owner);
+      return base64urlEncode(ownerHash(key, owner));
     }
     let perKey = this.ownerHashes.get(key);
     if (perKey === undefined) {
       perKey = new Map();
       this.ownerHashes.set(key, perKey);
     }
-    const id = JSON.stringify([subject, clientId ?? null, fingerprint ?? null]);
+    // Length-prefixed fields: no two owners share a cache key (a field may hold any character).
+    const id = `${subject.length}:${subject}${clientId === undefined ? '-' : `${clientId.length}:${clientId}`}${fingerprint === undefined ? '-' : `${fingerprint.length}:${fingerprint}`}`;
     let h = perKey.get(id);
     if (h === undefined) {
-      h = ownerHash(key, owner);
+      h = base64urlEncode(ownerHash(key, owner));
       if (perKey.size >= 1024) perKey.clear();
       perKey.set(id, h);
     }
