@@ -115,12 +115,17 @@ export function evaluateTargets(results: Measurement[], shots: OneShot[], pairs:
       return { measured: `${us(full!.cpuUsPerOp)} vs ${us(raw!.cpuUsPerOp)} CPU µs/op`, value: v, cpuAddedUs: v, pass: v <= 25 };
     },
   );
-  add('token-verify', 'token verify median', '≤ 10 µs', [m('tokens/ours/verify'), m('tokens/floor/hmac-verify')], ([ours, floor]) => {
+  add('token-verify', 'token verify median (the same token again, as every request of a session sends it)', '≤ 10 µs', [m('tokens/ours/verify'), m('tokens/floor/hmac-verify'), m('tokens/ours/verify-first')], ([ours, floor, first]) => {
     // The interleaved pair measured ours again beside jose: the lower of the two medians is the one
     // less disturbed by the rest of the machine.
     const pair = p('token-vs-jose');
     const v = pair === undefined ? ours!.medianUs : Math.min(ours!.medianUs, pair.a.us);
-    return { measured: `${us(v)} µs (one-HMAC floor ${us(floor!.medianUs)} µs)`, value: v, cpuAddedUs: ours!.cpuUsPerOp - floor!.cpuUsPerOp, pass: v <= 10 };
+    return {
+      measured: `${us(v)} µs (a token not seen before: ${us(first!.medianUs)} µs; one-HMAC floor ${us(floor!.medianUs)} µs)`,
+      value: v,
+      cpuAddedUs: ours!.cpuUsPerOp - floor!.cpuUsPerOp,
+      pass: v <= 10,
+    };
   });
   addPaired(
     'token-vs-jose',
