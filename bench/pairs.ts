@@ -19,6 +19,7 @@ import { jwtVerify } from 'jose';
 import { Keyring, MemoryStore, type RecordStore, TOKEN_TYP, secureStore } from '../src/index.js';
 import { RedisStore } from '../src/backends/redis.js';
 import { type Ctx, type Options, parseArgs } from './context.js';
+import { gcmRoundTrip } from './floors.js';
 import { OWNER } from './layers.js';
 import { REDIS_PREFIX, type Services, connectServices } from './services.js';
 import { SIZES, mcpState } from './states.js';
@@ -215,15 +216,7 @@ const PAIRS: Record<string, (env: PairEnv) => Promise<PairSpec | undefined>> = {
         label: 'node:crypto GCM seal+open + JSON stringify+parse',
         fn: () => {
           JSON.parse(JSON.stringify(state));
-          const nonce = crypto.randomBytes(12);
-          const c = crypto.createCipheriv('aes-256-gcm', key, nonce);
-          c.setAAD(aad);
-          const ct = Buffer.concat([c.update(plain), c.final()]);
-          const tag = c.getAuthTag();
-          const d = crypto.createDecipheriv('aes-256-gcm', key, nonce);
-          d.setAAD(aad);
-          d.setAuthTag(tag);
-          return Buffer.concat([d.update(ct), d.final()]);
+          return gcmRoundTrip(key, aad, plain);
         },
       },
       b: { label: 'full stack save+load', fn },
