@@ -85,8 +85,11 @@ export function parseJwks(input: unknown): KeyEntry[] {
     } else {
       const bytes = typeof jwk.k === 'string' ? base64urlDecode(jwk.k) : undefined;
       if (bytes === undefined) throw new KeyStateError(`${where}: "k" must be canonical base64url key material`);
-      checkKeyLength(purpose, bytes.length);
+      // A copy of its own for the keyring; the decoded bytes may sit in Node's shared Buffer pool,
+      // where later allocations of unrelated code could be handed the same memory: wipe them there.
       key = bytes.slice();
+      bytes.fill(0);
+      checkKeyLength(purpose, key.length);
     }
     const info: KeyInfo = { kid: jwk.kid, purpose, status, createdAt: jwk.createdAt };
     if (jwk.demotedAt !== undefined) info.demotedAt = jwk.demotedAt as number;
