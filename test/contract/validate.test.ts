@@ -5,18 +5,9 @@
  * that merely looks like one.
  */
 import { describe, expect, it } from 'vitest';
-import { isSessionStoreError } from 'sealed-session-store';
 import { assertState, serializeState, stateJson } from '../../src/contract/validate.js';
+import { codeOf as refusal } from '../support/codes.js';
 
-function refusal(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    if (!isSessionStoreError(err)) throw err;
-    return err.code;
-  }
-}
 
 describe('state validation', () => {
   it('reads a getter like a data property, as JSON.stringify does', () => {

@@ -4,8 +4,9 @@
  */
 import { SignJWT, jwtVerify, decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { Keyring, SessionTokens, TOKEN_TYP, createSessionId, isSessionStoreError } from 'sealed-session-store';
+import { Keyring, SessionTokens, TOKEN_TYP, createSessionId } from 'sealed-session-store';
 import { createFakeClock } from 'sealed-session-store/testing';
+import { codeOf as code } from '../support/codes.js';
 
 const owner = { subject: 'alice', clientId: 'c1' };
 
@@ -16,15 +17,6 @@ function setup(start = Date.UTC(2030, 0, 1)) {
   return { clock, keyring, tokens };
 }
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    if (!isSessionStoreError(err)) throw err;
-    return err.code;
-  }
-}
 
 describe('session ids', () => {
   it('are 192 random bits, URL-safe, visible ASCII, never reserved', () => {
