@@ -34,6 +34,8 @@ export interface Side {
   cpuUs: number;
   /** Median operations per second of wall time over the slices. */
   opsPerSec: number;
+  /** Median CPU µs per operation of the server process (Redis pairs: INFO's used_cpu_*), when measured. */
+  serverCpuUs?: number;
 }
 
 export interface PairResult {
@@ -46,6 +48,8 @@ export interface PairResult {
   throughputRatio: number;
   /** Median over the rounds of b's CPU µs/op - a's CPU µs/op. */
   cpuAddedUs: number;
+  /** The same for the server's CPU, when measured. */
+  serverCpuAddedUs?: number;
   rounds: number;
   /** b's time / a's time in each round, in order (how steady the ratio was). */
   perRound: number[];
@@ -55,7 +59,11 @@ interface SliceResult {
   us: number;
   cpuUs: number;
   opsPerSec: number;
+  serverCpuUs?: number;
 }
+
+/** The CPU µs a server process has used so far (read outside the timed part of a slice). */
+type ServerCpu = () => Promise<number>;
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((x, y) => x - y);
@@ -64,8 +72,9 @@ const median = (xs: number[]): number => {
 };
 
 /** Calls `fn` for about `ms` (at least `min` calls): per-call median latency, CPU and throughput per operation. */
-async function slice(fn: Fn, ops: number, ms: number, min: number, after?: () => Promise<void>): Promise<SliceResult> {
+async function slice(fn: Fn, ops: number, ms: number, min: number, after?: () => Promise<void>, server?: ServerCpu): Promise<SliceResult> {
   const lat: number[] = [];
+  const s0 = await server?.();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const end = t0 + ms;
@@ -79,8 +88,12 @@ async function slice(fn: Fn, ops: number, ms: number, min: number, after?: () =>
   }
   const wall = t - t0;
   const c = process.cpuUsage(c0);
+  const s1 = await server?.();
   await after?.();
-  return { us: (median(lat) * 1000) / ops, cpuUs: (c.user + c.system) / (lat.length * ops), opsPerSec: (lat.length * ops) / (wall / 1000) };
+  const n = lat.length * ops;
+  const result: SliceResult = { us: (median(lat) * 1000) / ops, cpuUs: (c.user + c.system) / n, opsPerSec: n / (wall / 1000) };
+  if (s0 !== undefined && s1 !== undefined) result.serverCpuUs = (s1 - s0) / n;
+  return result;
 }
 
 /**
@@ -108,6 +121,8 @@ interface PairSpec {
   ops?: number;
   /** Untimed, after each slice (e.g. deleting the sessions a create row made). */
   after?: () => Promise<void>;
+  /** The server's CPU so far, read around each measured slice (outside its timing). */
+  serverCpu?: ServerCpu;
 }
 
 async function pair(options: Options, spec: PairSpec): Promise<PairResult> {
@@ -124,18 +139,20 @@ async function pair(options: Options, spec: PairSpec): Promise<PairResult> {
   for (let r = 0; r < rounds; r++) {
     // Alternate which side goes first, so neither always runs right after the other.
     if (r % 2 === 0) {
-      as.push(await slice(spec.a.fn, ops, sliceMs, 2, spec.after));
-      bs.push(await slice(spec.b.fn, ops, sliceMs, 2, spec.after));
+      as.push(await slice(spec.a.fn, ops, sliceMs, 2, spec.after, spec.serverCpu));
+      bs.push(await slice(spec.b.fn, ops, sliceMs, 2, spec.after, spec.serverCpu));
     } else {
-      bs.push(await slice(spec.b.fn, ops, sliceMs, 2, spec.after));
-      as.push(await slice(spec.a.fn, ops, sliceMs, 2, spec.after));
+      bs.push(await slice(spec.b.fn, ops, sliceMs, 2, spec.after, spec.serverCpu));
+      as.push(await slice(spec.a.fn, ops, sliceMs, 2, spec.after, spec.serverCpu));
     }
   }
+  const serverMeasured = spec.serverCpu !== undefined;
   const side = (label: string, xs: SliceResult[]): Side => ({
     label,
     us: median(xs.map((x) => x.us)),
     cpuUs: median(xs.map((x) => x.cpuUs)),
     opsPerSec: median(xs.map((x) => x.opsPerSec)),
+    ...(serverMeasured ? { serverCpuUs: median(xs.map((x) => x.serverCpuUs ?? Number.NaN)) } : {}),
   });
   return {
     id: spec.id,
@@ -144,6 +161,7 @@ async function pair(options: Options, spec: PairSpec): Promise<PairResult> {
     ratio: median(as.map((a, i) => bs[i]!.us / a.us)),
     throughputRatio: median(as.map((a, i) => bs[i]!.opsPerSec / a.opsPerSec)),
     cpuAddedUs: median(as.map((a, i) => bs[i]!.cpuUs - a.cpuUs)),
+    ...(serverMeasured ? { serverCpuAddedUs: median(as.map((a, i) => (bs[i]!.serverCpuUs ?? Number.NaN) - (a.serverCpuUs ?? Number.NaN))) } : {}),
     rounds,
     perRound: as.map((a, i) => Number((bs[i]!.us / a.us).toFixed(3))),
   };
@@ -250,16 +268,29 @@ async function redisPair(env: PairEnv, inFlight: boolean): Promise<PairSpec | un
     return JSON.parse((await redis.get(k))!) as unknown;
   };
   if (!inFlight) {
-    return { id: 'redis-seq', a: { label: 'raw Redis SET+GET', fn: () => raw(rawKey) }, b: { label: 'full stack create+load', fn: () => full.one(state) }, after: full.after };
+    return { id: 'redis-seq', a: { label: 'raw Redis SET+GET', fn: () => raw(rawKey) }, b: { label: 'full stack create+load', fn: () => full.one(state) }, after: full.after, serverCpu: () => redisCpuUs(redis) };
   }
   const rawKeys = Array.from({ length: IN_FLIGHT }, (_, i) => `${rawKey}:${i}`);
+  const serverCpu = () => redisCpuUs(redis);
   return {
     id: 'redis-32',
     a: { label: 'raw Redis SET+GET, 32 in flight', fn: () => Promise.all(rawKeys.map(raw)) },
     b: { label: 'full stack create+load, 32 in flight', fn: () => Promise.all(Array.from({ length: IN_FLIGHT }, () => full.one(state))) },
     ops: IN_FLIGHT,
     after: full.after,
+    serverCpu,
   };
+}
+
+/**
+ * The Redis server's CPU time so far (user + system, µs), from INFO: the node process and the
+ * server share this machine's two cores, so what a layer costs the server (a Lua script rather than
+ * a SET) is part of what it costs.
+ */
+async function redisCpuUs(redis: NonNullable<Services['redis']>): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
 }
 
 /** Measures one pair in this process (the child's entry point below). */

@@ -1,6 +1,8 @@
 /**
  * A hot loop of one benchmark row, for `node --cpu-prof --import tsx bench/profile-target.ts <row>`:
- * rows are `memory-save-load`, `memory-create-load`, `token-verify`, `redis-create-load`.
+ * rows are `memory-save-load`, `memory-create-load`, `token-verify`, `redis-create-load`, and
+ * `redis-create-load-32` (32 create+loads in flight, as in the redis-32 pair), `redis-raw-32`
+ * (raw SET+GET, 32 in flight: the floor that pair compares against) and `redis-raw` (raw SET+GET).
  * Used to find where the time goes when a target is missed (a profile, not a guess).
  */
 import { Redis } from 'ioredis';
@@ -26,7 +28,20 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   while (Date.now() < end) {
     for (let i = 0; i < 100; i++, n++) {
-      if (row.endsWith('save-load')) {
+      if (row.endsWith('-32')) {
+        await Promise.all(
+          Array.from({ length: 32 }, async (_, j) => {
+            if (row === 'redis-raw-32') {
+              await redis!.set(`${prefix}raw${j}`, JSON.stringify(state), 'PX', 60_000);
+              return JSON.parse((await redis!.get(`${prefix}raw${j}`))!) as unknown;
+            }
+            return scoped.load(await scoped.create(state));
+          }),
+        );
+      } else if (row === 'redis-raw') {
+        await redis!.set(`${prefix}raw`, JSON.stringify(state), 'PX', 60_000);
+        JSON.parse((await redis!.get(`${prefix}raw`))!);
+      } else if (row.endsWith('save-load')) {
         await scoped.save('s1', state);
         await scoped.load('s1');
       } else if (row.endsWith('create-load')) {

@@ -93,8 +93,19 @@ function growthTable(results: Measurement[], sizes: string[]): string {
 
 function pairsTable(pairs: PairResult[]): string {
   return table(
-    ['pair', 'a', 'a µs/op', 'b', 'b µs/op', 'b / a (median of rounds)', 'b ops/s ÷ a ops/s', 'CPU µs/op b − a', 'rounds'],
-    pairs.map((x) => [x.id, x.a.label, num(x.a.us), x.b.label, num(x.b.us), `${num(x.ratio)}×`, `${num(x.throughputRatio)}×`, num(x.cpuAddedUs), String(x.rounds)]),
+    ['pair', 'a', 'a µs/op', 'b', 'b µs/op', 'b / a (median of rounds)', 'b ops/s ÷ a ops/s', 'CPU µs/op b − a', 'server CPU µs/op a → b', 'rounds'],
+    pairs.map((x) => [
+      x.id,
+      x.a.label,
+      num(x.a.us),
+      x.b.label,
+      num(x.b.us),
+      `${num(x.ratio)}×`,
+      `${num(x.throughputRatio)}×`,
+      num(x.cpuAddedUs),
+      x.a.serverCpuUs === undefined || x.b.serverCpuUs === undefined ? '—' : `${num(x.a.serverCpuUs)} → ${num(x.b.serverCpuUs)}`,
+      String(x.rounds),
+    ]),
   );
 }
 

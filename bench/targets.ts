@@ -109,7 +109,16 @@ export function evaluateTargets(results: Measurement[], shots: OneShot[], pairs:
     'full stack over Redis, 32 in flight: CPU µs added per create+load over raw SET+GET',
     '≤ 25 µs',
     [m('layers/redis/full/1KB/32/create+load'), m('floors/redis-raw/1KB/32')],
-    (x) => ({ measured: `${us(x.b.cpuUs)} vs ${us(x.a.cpuUs)} CPU µs/op`, value: x.cpuAddedUs, cpuAddedUs: x.cpuAddedUs, pass: x.cpuAddedUs <= 25 }),
+    // Judged per create+load (the pair the throughput counts); half of it is the cost per Redis
+    // command, and the server's own extra CPU (Lua instead of SET) is stated beside it.
+    (x) => ({
+      measured:
+        `${us(x.b.cpuUs)} vs ${us(x.a.cpuUs)} CPU µs per create+load (${us(x.cpuAddedUs / 2)} added per command)` +
+        (x.serverCpuAddedUs === undefined ? '' : `; Redis server ${us(x.b.serverCpuUs ?? Number.NaN)} vs ${us(x.a.serverCpuUs ?? Number.NaN)}`),
+      value: x.cpuAddedUs,
+      cpuAddedUs: x.cpuAddedUs,
+      pass: x.cpuAddedUs <= 25,
+    }),
     ([full, raw]) => {
       const v = full!.cpuUsPerOp - raw!.cpuUsPerOp;
       return { measured: `${us(full!.cpuUsPerOp)} vs ${us(raw!.cpuUsPerOp)} CPU µs/op`, value: v, cpuAddedUs: v, pass: v <= 25 };
