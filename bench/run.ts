@@ -6,7 +6,7 @@
  * PostgreSQL rows are skipped with a note when the service does not answer; everything the run
  * creates on them is removed at the end, even after a failure.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runAdmin } from './admin.js';
@@ -31,11 +31,28 @@ const SUITES: Array<[string, (ctx: Ctx) => Promise<void>]> = [
   ['pairs', runPairs],
 ];
 
+/**
+ * The CPU features that move these results (read from /proc/cpuinfo where there is one): runs on
+ * hosts whose model string is as generic as "Intel(R) Xeon(R) Processor" differ by up to 2x, and
+ * AES / carry-less multiply / SHA extensions decide what the crypto rows cost.
+ */
+function cpuFeatures(): string {
+  let flags: Set<string>;
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '';
+    flags = new Set(line.trim().split(/\s+/));
+  } catch {
+    return '';
+  }
+  const shown = ['aes', 'pclmulqdq', 'avx2', 'avx512f', 'vaes', 'vpclmulqdq', 'sha_ni'].filter((f) => flags.has(f));
+  return shown.length === 0 ? '' : ` (${shown.join(' ')})`;
+}
+
 async function machine(ctx: Ctx, loadAtStart: number): Promise<Machine> {
   const out: Machine = {
     node: process.versions.node,
     platform: `${os.type()} ${os.release()} ${os.arch()}`,
-    cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
+    cpu: `${os.cpus()[0]?.model.trim() ?? 'unknown'}${cpuFeatures()}`,
     cores: os.cpus().length,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     loadAvg: { start: loadAtStart, end: os.loadavg()[0]! },
