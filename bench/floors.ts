@@ -5,8 +5,8 @@
  */
 import crypto from 'node:crypto';
 import { getAead } from '../src/crypto/aead/index.js';
-import { secureRandom } from '../src/crypto/random.js';
-import { utf8Encode } from '../src/crypto/bytes.js';
+import { secureRandom } from '../src/util/random.js';
+import { utf8Encode } from '../src/util/bytes.js';
 import { type Ctx, budgetForSize } from './context.js';
 import { measure } from './measure.js';
 import { REDIS_PREFIX, freshTable } from './services.js';

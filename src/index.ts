@@ -14,20 +14,20 @@ export type {
   StoredRecord,
 } from './contract/store.js';
 export { isRecordStore } from './contract/store.js';
-export { BackendStore, DEFAULT_TTL_MS, VersionedStore, type VersionedStoreOptions } from './contract/base.js';
+export { BackendStore, DEFAULT_TTL_MS, VersionedStore, type VersionedStoreOptions } from './contract/versioned-store.js';
 export { type CasOptions, compareAndSwap } from './contract/cas.js';
 export { KeyedQueue } from './contract/queue.js';
 export { MAX_ID_LENGTH, MAX_TTL_MS, assertSessionId, assertState, normalizeTtl } from './contract/validate.js';
 export { newVersion } from './contract/version.js';
 export { MemoryStore, type MemoryStoreOptions } from './backends/memory.js';
-export type { RandomSource } from './crypto/random.js';
+export type { RandomSource } from './util/random.js';
 export { type AdaptOptions, adaptSessionStoreSingleProcess } from './contract/adapt.js';
 export { isPlainObject, normalizeLimit } from './contract/validate.js';
 export { SecureStore, type SecureStoreOptions, type ResumedSession, type InspectedSession, secureStore } from './secure-store.js';
 export { ScopedSessionStore, type AuditEvent, type AuditEventType, type AuditSink, RESERVED_PREFIX } from './layers/ownership.js';
 export { TtlStore, type TtlOptions, type TtlStats, DEFAULT_IDLE_MS, DEFAULT_ABSOLUTE_MS } from './layers/ttl.js';
 export type { Sealed, SessionMeta } from './layers/sealed.js';
-export { type Owner, ownerHash, subjectHash } from './keys/owner.js';
+export { type Owner, ownerHash, subjectHash } from './layers/owner-hash.js';
 export { createSessionId } from './tokens/session-id.js';
 export { SessionTokens, type SessionTokensOptions, type VerifiedToken, TOKEN_TYP, MAX_CLOCK_TOLERANCE_MS } from './tokens/token.js';
 export { verifyCompact, verifyCompactBytes, type CompactHeader, MAX_TOKEN_LENGTH } from './tokens/jws.js';

@@ -9,9 +9,9 @@
  */
 import { NotFoundError, isSessionStoreError } from './contract/errors.js';
 import type { ListOptions, ListPage, RecordStore, SessionState } from './contract/store.js';
-import { base64urlEncode, utf8Encode } from './crypto/bytes.js';
+import { base64urlEncode, utf8Encode } from './util/bytes.js';
 import { hmacSha256 } from './crypto/hmac.js';
-import type { RandomSource } from './crypto/random.js';
+import type { RandomSource } from './util/random.js';
 import type { Keyring } from './keys/keyring.js';
 import type { KeyInfo, KeyPurpose } from './keys/types.js';
 import { EncryptedStore, type EncryptedStoreOptions, type RekeyOptions, type RekeyResult } from './layers/encrypt.js';

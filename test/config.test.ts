@@ -19,7 +19,7 @@ import {
   redactUrl,
   validateConfig,
 } from 'sealed-session-store/config';
-import { deletePrefix } from './fixtures/redis.js';
+import { deletePrefix } from './support/fixtures/redis.js';
 import { DATABASE_URL, REDIS_URL, serviceSkipReason, uniqueSuffix } from './support/services.js';
 
 const owner = { subject: 'alice' };

@@ -8,13 +8,13 @@
  * are kept as copies, so nothing a caller holds can mutate what is stored, in either direction.
  */
 import { LRUCache } from 'lru-cache';
-import { BackendStore, type VersionedStoreOptions } from '../contract/base.js';
+import { BackendStore, type VersionedStoreOptions } from '../contract/versioned-store.js';
 import { idCursor } from '../contract/cursor.js';
 import { ConflictError, PayloadTooLargeError } from '../contract/errors.js';
 import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type StoredRecord, VALIDATES_ON_WRITE } from '../contract/store.js';
 import { assertExpiresAt, assertSessionId, normalizeLimit, serializeState } from '../contract/validate.js';
 import { newVersion } from '../contract/version.js';
-import type { RandomSource } from '../crypto/random.js';
+import type { RandomSource } from '../util/random.js';
 
 export interface MemoryStoreOptions extends VersionedStoreOptions {
   /** Most sessions kept; default 100,000. */

@@ -11,7 +11,7 @@
  */
 import { InvalidInputError } from '../contract/errors.js';
 import { MAX_ID_LENGTH, assertSessionId } from '../contract/validate.js';
-import { base64urlDecode, base64urlEncode, utf8Decode, utf8Encode } from '../crypto/bytes.js';
+import { base64urlDecode, base64urlEncode, utf8Decode, utf8Encode } from '../util/bytes.js';
 
 const PREFIX = 'r1.';
 /**

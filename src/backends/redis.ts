@@ -18,12 +18,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
-import { BackendStore, type VersionedStoreOptions } from '../contract/base.js';
+import { BackendStore, type VersionedStoreOptions } from '../contract/versioned-store.js';
 import { BackendUnavailableError, ConflictError, IntegrityError, InvalidInputError, PayloadTooLargeError } from '../contract/errors.js';
 import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type SessionState, type StoredRecord, VALIDATES_ON_WRITE } from '../contract/store.js';
 import { MAX_TTL_MS, assertExpiresAt, assertSessionId, isPlainObject, normalizeLimit, serializeState } from '../contract/validate.js';
 import { newVersion } from '../contract/version.js';
-import type { RandomSource } from '../crypto/random.js';
+import type { RandomSource } from '../util/random.js';
 import { MAX_CARRIED_IDS, type ScanPosition, decodeListCursor, encodeListCursor } from './redis-cursor.js';
 
 export { decodeListCursor, encodeListCursor, type ScanPosition } from './redis-cursor.js';

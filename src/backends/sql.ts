@@ -21,13 +21,13 @@
  * Expiry is a bigint of epoch milliseconds compared with the injected clock's `now`, passed as a
  * parameter: the server's clock never decides whether a session is expired.
  */
-import { BackendStore, type VersionedStoreOptions } from '../contract/base.js';
+import { BackendStore, type VersionedStoreOptions } from '../contract/versioned-store.js';
 import { idCursor } from '../contract/cursor.js';
 import { BackendUnavailableError, ConflictError, InvalidInputError, PayloadTooLargeError, type SessionStoreError } from '../contract/errors.js';
 import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type SessionState, type StoredRecord, VALIDATES_ON_WRITE } from '../contract/store.js';
 import { assertExpiresAt, assertSessionId, normalizeLimit, serializeState } from '../contract/validate.js';
 import { newVersion } from '../contract/version.js';
-import type { RandomSource } from '../crypto/random.js';
+import type { RandomSource } from '../util/random.js';
 
 export const DEFAULT_TABLE = 'sealed_sessions';
 export const DEFAULT_MAX_RECORD_BYTES = 4 * 1024 * 1024;

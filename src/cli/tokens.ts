@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { isSessionStoreError } from '../contract/errors.js';
-import type { Owner } from '../keys/owner.js';
+import type { Owner } from '../layers/owner-hash.js';
 import { SessionTokens } from '../tokens/token.js';
 import { CliExit, type CliIo, Output, iso } from './io.js';
 import { type StoreOptions, addStoreOptions, openKeyring, openStore } from './options.js';

@@ -12,9 +12,9 @@
  * saved with a TTL of `expiresAt + graceMs`, so the inner store keeps an expired record for the
  * grace window and `expired` stays distinguishable from `not_found` for that long.
  */
-import { base64urlDecode, base64urlEncode, utf8Decode, utf8Encode } from '../crypto/bytes.js';
-import type { RandomSource } from '../crypto/random.js';
-import { BackendStore, type VersionedStoreOptions } from './base.js';
+import { base64urlDecode, base64urlEncode, utf8Decode, utf8Encode } from '../util/bytes.js';
+import type { RandomSource } from '../util/random.js';
+import { BackendStore, type VersionedStoreOptions } from './versioned-store.js';
 import { ConflictError, IntegrityError, InvalidInputError, isSessionStoreError } from './errors.js';
 import { KeyedQueue } from './queue.js';
 import type {

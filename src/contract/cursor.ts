@@ -3,7 +3,7 @@
  * store kind and format version, so a cursor from another store is refused (`invalid_input`) rather
  * than silently misread, and a forged cursor can only name an id, which listing then skips past.
  */
-import { base64urlDecode, base64urlEncode, utf8Decode, utf8Encode } from '../crypto/bytes.js';
+import { base64urlDecode, base64urlEncode, utf8Decode, utf8Encode } from '../util/bytes.js';
 import { InvalidInputError } from './errors.js';
 import { assertSessionId } from './validate.js';
 

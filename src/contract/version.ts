@@ -3,8 +3,8 @@
  * Random rather than a counter so a delete + re-create can never reissue a version an old
  * writer still holds (the ABA problem), even across processes and restarts.
  */
-import { base64urlEncode } from '../crypto/bytes.js';
-import { type RandomSource, secureRandom } from '../crypto/random.js';
+import { base64urlEncode } from '../util/bytes.js';
+import { type RandomSource, secureRandom } from '../util/random.js';
 
 export function newVersion(random: RandomSource = secureRandom): string {
   return base64urlEncode(random(16));

@@ -3,8 +3,8 @@
  * mode 0600), fsync it, rename it over the target, fsync the directory. Readers see the old file
  * or the new one, never a torn write; a crash leaves at worst a stray temporary file.
  */
-import { base64urlEncode } from '../crypto/bytes.js';
-import { secureRandom } from '../crypto/random.js';
+import { base64urlEncode } from '../util/bytes.js';
+import { secureRandom } from '../util/random.js';
 import { nodeFs } from './fs.js';
 
 export async function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {

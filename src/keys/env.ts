@@ -4,7 +4,7 @@
  * base64url of that JSON (easier to pass through shells and CI secret stores).
  */
 import { KeyStateError } from '../contract/errors.js';
-import { base64urlDecode, utf8Decode } from '../crypto/bytes.js';
+import { base64urlDecode, utf8Decode } from '../util/bytes.js';
 import type { KeysetJwks } from './jwks.js';
 import type { KeyringSource } from './source.js';
 import { type KeysetProtection, assertProtection, decodeKeyset } from './wrapped.js';

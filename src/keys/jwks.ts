@@ -9,7 +9,7 @@
  * used, so a damaged or tampered file never becomes a half-loaded keyring.
  */
 import { KeyStateError } from '../contract/errors.js';
-import { base64urlDecode, base64urlEncode } from '../crypto/bytes.js';
+import { base64urlDecode, base64urlEncode } from '../util/bytes.js';
 import { KEY_PURPOSES, KEY_STATUSES, KID_PATTERN, type KeyInfo, type KeyPurpose, type KeyStatus, MAX_KEY_BYTES, MIN_KEY_BYTES } from './types.js';
 
 export interface KeysetJwk {

@@ -15,8 +15,8 @@
  * rotations at once (two processes, two instances) never lose a key.
  */
 import { KeyStateError, UnknownKeyError } from '../contract/errors.js';
-import { base64urlId } from '../crypto/bytes.js';
-import { type RandomSource, secureRandom } from '../crypto/random.js';
+import { base64urlId } from '../util/bytes.js';
+import { type RandomSource, secureRandom } from '../util/random.js';
 import { type KeysetEnvOptions, KeysetEnvSource } from './env.js';
 import { type KeysetFileOptions, KeysetFileSource } from './file.js';
 import { type KeyEntry, type KeysetJwks, checkInvariants, checkKeyLength, parseJwks, toJwks } from './jwks.js';

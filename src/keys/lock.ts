@@ -8,8 +8,8 @@
  * a second plus one scrypt run).
  */
 import { KeyStateError } from '../contract/errors.js';
-import { base64urlEncode } from '../crypto/bytes.js';
-import { secureRandom } from '../crypto/random.js';
+import { base64urlEncode } from '../util/bytes.js';
+import { secureRandom } from '../util/random.js';
 import { nodeFs } from './fs.js';
 
 export interface LockOptions {

@@ -10,7 +10,7 @@
  * keys they know, and every session sealed afterwards would be readable to them.
  */
 import { IntegrityError, KeyStateError } from '../contract/errors.js';
-import { utf8Decode, utf8Encode } from '../crypto/bytes.js';
+import { utf8Decode, utf8Encode } from '../util/bytes.js';
 import type { KeysetJwks } from './jwks.js';
 import type { KeyEncryptionProvider, WrappedBlob } from './providers/types.js';
 

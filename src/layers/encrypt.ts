@@ -8,7 +8,7 @@
  * versions and re-seal with a fresh nonce on every write. Loads that find an older key re-seal
  * under the primary (best-effort, through CAS); `rekey()` does it for every session at once.
  */
-import type { VersionedStoreOptions } from '../contract/base.js';
+import type { VersionedStoreOptions } from '../contract/versioned-store.js';
 import {
   BackendUnavailableError,
   ExpiredError,
@@ -23,9 +23,9 @@ import type { RecordStore, SaveRecordOptions, SessionState, StoredRecord } from 
 import { VALIDATES_ON_WRITE, isRecordStore } from '../contract/store.js';
 import { assertSessionId, normalizeLimit, stateJson, utf8Length } from '../contract/validate.js';
 import { AEAD_SPECS, type Aead, type AeadAlgorithm, type AeadEngineName, type AeadSpec, deriveAlgorithmKey, getAead, hasNodeEngine, isAeadAlgorithm } from '../crypto/aead/index.js';
-import { type RandomSource, secureRandom } from '../crypto/random.js';
+import { type RandomSource, secureRandom } from '../util/random.js';
 import type { Keyring, RetireOptions } from '../keys/keyring.js';
-import { LayerStore } from './layer.js';
+import { LayerStore } from './layer-store.js';
 import { MAX_ENVELOPE_OVERHEAD, envelopeAad, envelopeHeader, namespaceField, parseEnvelope } from './envelope.js';
 
 /** Default bound on a state's JSON text (UTF-8 bytes) before it is sealed: 1 MiB. */

@@ -19,7 +19,7 @@
  */
 import { IntegrityError } from '../contract/errors.js';
 import { AEAD_SPECS, type AeadSpec, aeadSpecById } from '../crypto/aead/index.js';
-import { utf8Encode } from '../crypto/bytes.js';
+import { utf8Encode } from '../util/bytes.js';
 import { KID_PATTERN } from '../keys/types.js';
 
 export const ENVELOPE_VERSION = 0x01;

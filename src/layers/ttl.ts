@@ -13,11 +13,11 @@
  * most applications) and 12 h absolute (it suggests 4-8 h for office workers; 12 h covers a long
  * working day of an MCP client). Sliding renewal is off by default.
  */
-import type { VersionedStoreOptions } from '../contract/base.js';
+import type { VersionedStoreOptions } from '../contract/versioned-store.js';
 import { type CasStep, compareAndSwap } from '../contract/cas.js';
 import { type RecordStore, type SaveOptions, type SaveRecordOptions, type SessionState, type StoredRecord, VALIDATES_ON_WRITE, validatesOnWrite } from '../contract/store.js';
 import { assertExpiresAt, assertSessionId, mergeState, normalizeTtl } from '../contract/validate.js';
-import { LayerStore } from './layer.js';
+import { LayerStore } from './layer-store.js';
 import { SEALED_FORMAT, type Sealed, type SessionMeta, asSealed, isSealed, sealedOf, toState } from './sealed.js';
 
 export const DEFAULT_IDLE_MS = 30 * 60 * 1000;

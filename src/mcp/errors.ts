@@ -4,7 +4,7 @@
  * of the error classes), and an `instanceof` miss would turn a failed session check (404) into a
  * 500 that tells a prober something different happened.
  */
-import type { ErrorCode } from '../index.js';
+import type { ErrorCode } from '../internal.js';
 
 const CODES = new Set<string>([
   'not_found',

@@ -34,7 +34,7 @@ import {
   type RekeyResult,
   compareAndSwap,
   constantTimeEqual,
-} from '../index.js';
+} from '../internal.js';
 import { fromBase64url, toBase64url, utf8 } from './encoding.js';
 
 export const DEFAULT_MAX_EVENTS_PER_SESSION = 1000;

@@ -28,7 +28,7 @@
  */
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Owner, RecordStore, SecureStore, SessionState } from '../index.js';
+import type { Owner, RecordStore, SecureStore, SessionState } from '../internal.js';
 import { storeErrorCode } from './errors.js';
 import { McpEventLog } from './event-store.js';
 import { handleNodeRequest } from './node.js';

@@ -11,7 +11,7 @@
  * application's keys and the log level independently, with no read-modify-write race between them.
  * Application code can neither read nor write the reserved keys through the session context.
  */
-import { InvalidInputError, type SessionState } from '../index.js';
+import { InvalidInputError, type SessionState } from '../internal.js';
 
 export const INIT_KEY = '$mcp:init';
 export const LOG_LEVEL_KEY = '$mcp:logLevel';

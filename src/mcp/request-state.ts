@@ -20,7 +20,7 @@
 import { gcm } from '@noble/ciphers/aes.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { ExpiredError, IntegrityError, InvalidInputError, type JsonValue, type Keyring } from '../index.js';
+import { ExpiredError, IntegrityError, InvalidInputError, type JsonValue, type Keyring } from '../internal.js';
 import { storeErrorCode } from './errors.js';
 import { fromBase64url, fromUtf8, toBase64url, utf8 } from './encoding.js';
 

@@ -21,8 +21,8 @@ import {
   type WebStandardStreamableHTTPServerTransportOptions,
 } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
-import type { Owner, SecureStore, SessionState } from '../index.js';
-import { InvalidInputError, createSessionId } from '../index.js';
+import type { Owner, SecureStore, SessionState } from '../internal.js';
+import { InvalidInputError, createSessionId } from '../internal.js';
 import type { McpEventLog, SessionEventStore } from './event-store.js';
 import { INIT_KEY, LOG_LEVEL_KEY, type StoredInit, appState, assertAppPartial, isLogLevel } from './record.js';
 

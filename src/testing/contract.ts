@@ -16,7 +16,7 @@ import {
   type RecordStore,
   type SessionState,
   type SessionStore,
-} from '../index.js';
+} from '../internal.js';
 import { createFakeClock, type FakeClock } from './clock.js';
 
 export interface StoreFactoryContext {

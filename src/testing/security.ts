@@ -11,7 +11,7 @@ import {
   type SecureStore,
   type SessionState,
   isSessionStoreError,
-} from '../index.js';
+} from '../internal.js';
 import { createFakeClock, type FakeClock } from './clock.js';
 import { expectCode, sampleState } from './contract.js';
 

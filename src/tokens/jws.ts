@@ -12,7 +12,7 @@
  * Every failure is `invalid_token`; the message says which check failed for logs, never anything secret.
  */
 import { InvalidTokenError, isSessionStoreError } from '../contract/errors.js';
-import { base64urlDecode, base64urlEncode, isCanonicalBase64url, utf8Decode, utf8Encode } from '../crypto/bytes.js';
+import { base64urlDecode, base64urlEncode, isCanonicalBase64url, utf8Decode, utf8Encode } from '../util/bytes.js';
 import { constantTimeEqualText } from '../crypto/compare.js';
 import { hmacSha256 } from '../crypto/hmac.js';
 import { isPlainObject } from '../contract/validate.js';

@@ -4,8 +4,8 @@
  * starting with '~', which the secure store reserves for its own records, nor with '-' (never taken
  * for a command-line option).
  */
-import { base64urlId } from '../crypto/bytes.js';
-import { type RandomSource, secureRandom } from '../crypto/random.js';
+import { base64urlId } from '../util/bytes.js';
+import { type RandomSource, secureRandom } from '../util/random.js';
 
 export const SESSION_ID_BYTES = 24;
 

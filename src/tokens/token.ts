@@ -15,10 +15,10 @@
  */
 import { ExpiredError, InvalidTokenError, OwnerMismatchError, isSessionStoreError } from '../contract/errors.js';
 import { assertSessionId } from '../contract/validate.js';
-import { base64urlEncode } from '../crypto/bytes.js';
+import { base64urlEncode } from '../util/bytes.js';
 import { constantTimeEqualText } from '../crypto/compare.js';
 import type { Keyring } from '../keys/keyring.js';
-import { type Owner, ownerHash } from '../keys/owner.js';
+import { type Owner, ownerHash } from '../layers/owner-hash.js';
 import { encodeHeader, signCompact, verifyCompact } from './jws.js';
 
 export const TOKEN_TYP = 'sss-session+jwt';

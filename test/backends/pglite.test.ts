@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ConflictError, InvalidInputError } from 'sealed-session-store';
 import { DataDirLockedError, LOCK_FILE, PgliteStore, parseTableName } from 'sealed-session-store/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgliteFixture as fx } from '../fixtures/pglite.js';
+import { pgliteFixture as fx } from '../support/fixtures/pglite.js';
 
 const skip = await fx.skipReason();
 const T0 = 1_700_000_000_000;

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { BackendUnavailableError, ConflictError, InvalidInputError, isSessionStoreError } from 'sealed-session-store';
 import { type PgPool, PostgresStore, parseTableName, postgresSchema } from 'sealed-session-store/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postgresFixture as fx } from '../fixtures/postgres.js';
+import { postgresFixture as fx } from '../support/fixtures/postgres.js';
 import { DATABASE_URL } from '../support/services.js';
 
 const skip = await fx.skipReason();

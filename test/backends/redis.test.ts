@@ -16,7 +16,7 @@ import { BackendUnavailableError } from 'sealed-session-store';
 import { RedisStore, decodeListCursor, encodeListCursor } from 'sealed-session-store/redis';
 import { expectCode } from 'sealed-session-store/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisStore, deletePrefix, redisClient, redisFixture, redisPrefix } from '../fixtures/redis.js';
+import { createRedisStore, deletePrefix, redisClient, redisFixture, redisPrefix } from '../support/fixtures/redis.js';
 import { REDIS_URL, serviceSkipReason } from '../support/services.js';
 
 const skip = await serviceSkipReason('redis');

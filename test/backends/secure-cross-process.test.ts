@@ -8,8 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Keyring, type RecordStore, secureStore } from 'sealed-session-store';
 import type { PostgresStore } from 'sealed-session-store/postgres';
 import type { RedisStore } from 'sealed-session-store/redis';
-import { postgresFixture } from '../fixtures/postgres.js';
-import { redisFixture } from '../fixtures/redis.js';
+import { postgresFixture } from '../support/fixtures/postgres.js';
+import { redisFixture } from '../support/fixtures/redis.js';
 
 const WORKERS = 4;
 const UPDATES = 50;

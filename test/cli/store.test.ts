@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SessionStoreConfig, createSessionStore } from 'sealed-session-store/config';
 import { RedisStore } from 'sealed-session-store/redis';
-import { deletePrefix } from '../fixtures/redis.js';
+import { deletePrefix } from '../support/fixtures/redis.js';
 import { DATABASE_URL, REDIS_URL, serviceSkipReason, uniqueSuffix } from '../support/services.js';
 import { type CliRun, cli, json, spawnCli, tempDir, waitFor } from './helpers.js';
 

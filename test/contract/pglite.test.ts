@@ -1,7 +1,7 @@
 /** The shared compliance suite over PgliteStore: one PGlite instance for the file, a fresh table per store. */
 import { runStoreContract } from 'sealed-session-store/testing';
 import { afterAll } from 'vitest';
-import { pgliteFixture } from '../fixtures/pglite.js';
+import { pgliteFixture } from '../support/fixtures/pglite.js';
 
 const skip = await pgliteFixture.skipReason();
 

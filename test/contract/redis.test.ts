@@ -1,7 +1,7 @@
 /** The shared compliance suite over RedisStore on the real server (skips with a reason when Redis is absent). */
 import { afterAll } from 'vitest';
 import { runStoreContract } from 'sealed-session-store/testing';
-import { disposeRedisStore, redisFixture } from '../fixtures/redis.js';
+import { disposeRedisStore, redisFixture } from '../support/fixtures/redis.js';
 
 const skip = await redisFixture.skipReason();
 

@@ -5,7 +5,7 @@
 import { afterAll } from 'vitest';
 import { Keyring, secureStore } from 'sealed-session-store';
 import { runSecuritySuite, runStoreContract } from 'sealed-session-store/testing';
-import { fixtures } from '../fixtures/index.js';
+import { fixtures } from '../support/fixtures/index.js';
 import { buildSecureStack, testOwner } from '../support/stacks.js';
 
 for (const fixture of fixtures) {

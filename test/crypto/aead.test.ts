@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AEAD_SPECS, type AeadAlgorithm, aeadSpecById, deriveAlgorithmKey, getAead, hasNodeEngine } from '../../src/crypto/aead/index.js';
-import { secureRandom } from '../../src/crypto/random.js';
+import { secureRandom } from '../../src/util/random.js';
 
 const algorithms = Object.keys(AEAD_SPECS) as AeadAlgorithm[];
 

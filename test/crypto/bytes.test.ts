@@ -1,6 +1,6 @@
 /** The strict encoders every token, keyset and cursor goes through. */
 import { expect, it } from 'vitest';
-import { base64urlDecode, base64urlEncode, isCanonicalBase64url, utf8Decode, utf8Encode } from '../../src/crypto/bytes.js';
+import { base64urlDecode, base64urlEncode, isCanonicalBase64url, utf8Decode, utf8Encode } from '../../src/util/bytes.js';
 
 it('base64url round-trips every length and refuses every non-canonical form', () => {
   for (let n = 0; n < 70; n++) {

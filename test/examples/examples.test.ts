@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deletePrefix } from '../fixtures/redis.js';
+import { deletePrefix } from '../support/fixtures/redis.js';
 import { DATABASE_URL, REDIS_URL, serviceSkipReason, uniqueSuffix } from '../support/services.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

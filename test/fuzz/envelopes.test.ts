@@ -25,9 +25,9 @@ import {
   secureStore,
 } from 'sealed-session-store';
 import { afterAll, describe, expect, it } from 'vitest';
-import { postgresFixture } from '../fixtures/postgres.js';
-import { disposeRedisStore, redisFixture } from '../fixtures/redis.js';
-import type { BackendFixture } from '../support/fixtures.js';
+import { postgresFixture } from '../support/fixtures/postgres.js';
+import { disposeRedisStore, redisFixture } from '../support/fixtures/redis.js';
+import type { BackendFixture } from '../support/fixtures/types.js';
 import { refused, runs, typed } from './typed.js';
 
 const T0 = Date.UTC(2030, 0, 1);

@@ -12,9 +12,9 @@
 import fc from 'fast-check';
 import { Keyring, MAX_ID_LENGTH, MemoryStore, type RecordStore, type SessionState, secureStore } from 'sealed-session-store';
 import { afterAll, describe, expect, it } from 'vitest';
-import { postgresFixture } from '../fixtures/postgres.js';
-import { disposeRedisStore, redisFixture } from '../fixtures/redis.js';
-import type { BackendFixture } from '../support/fixtures.js';
+import { postgresFixture } from '../support/fixtures/postgres.js';
+import { disposeRedisStore, redisFixture } from '../support/fixtures/redis.js';
+import type { BackendFixture } from '../support/fixtures/types.js';
 import { refused, runs, typed } from './typed.js';
 
 const T0 = Date.UTC(2030, 0, 1);

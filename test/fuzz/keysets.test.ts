@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { Keyring } from 'sealed-session-store';
 import { afterAll, describe, expect, it } from 'vitest';
-import { passphraseProvider } from '../../src/keys/index.js';
+import { passphraseProvider } from 'sealed-session-store';
 import { runs, typed } from './typed.js';
 
 const KEYSET_CODES = ['key_state', 'integrity', 'unknown_key'] as const;

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSessionStoreError } from '../../src/contract/errors.js';
-import { base64urlEncode } from '../../src/crypto/bytes.js';
+import { base64urlEncode } from '../../src/util/bytes.js';
 import { scryptDerive } from '../../src/crypto/scrypt.js';
-import { Keyring, passphraseProvider } from '../../src/keys/index.js';
+import { Keyring, passphraseProvider } from 'sealed-session-store';
 
 const run = promisify(execFile);
 const dirs: string[] = [];

@@ -1,6 +1,6 @@
 import { importJWK } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { Keyring } from '../../src/keys/index.js';
+import { Keyring } from 'sealed-session-store';
 import { isSessionStoreError } from '../../src/contract/errors.js';
 
 function clock(start = 1_700_000_000_000) {

@@ -11,9 +11,9 @@
  */
 import { Keyring, MemoryStore, type RecordStore, type SecureStore, SessionStoreError, secureStore } from 'sealed-session-store';
 import { afterAll, describe, expect, it } from 'vitest';
-import { postgresFixture } from '../fixtures/postgres.js';
-import { disposeRedisStore, redisFixture } from '../fixtures/redis.js';
-import type { BackendFixture } from '../support/fixtures.js';
+import { postgresFixture } from '../support/fixtures/postgres.js';
+import { disposeRedisStore, redisFixture } from '../support/fixtures/redis.js';
+import type { BackendFixture } from '../support/fixtures/types.js';
 
 const LONG = process.env.SSS_LONG_TESTS === '1';
 const DURATION_MS = Number(process.env.SSS_LOAD_MS ?? (LONG ? 60_000 : 5_000));

@@ -10,10 +10,10 @@
 import fc from 'fast-check';
 import { MemoryStore, type RecordStore } from 'sealed-session-store';
 import { afterAll, describe, it } from 'vitest';
-import { pgliteFixture } from '../fixtures/pglite.js';
-import { postgresFixture } from '../fixtures/postgres.js';
-import { disposeRedisStore, redisFixture } from '../fixtures/redis.js';
-import type { BackendFixture } from '../support/fixtures.js';
+import { pgliteFixture } from '../support/fixtures/pglite.js';
+import { postgresFixture } from '../support/fixtures/postgres.js';
+import { disposeRedisStore, redisFixture } from '../support/fixtures/redis.js';
+import type { BackendFixture } from '../support/fixtures/types.js';
 import { LONG, T0, commandsArb, runs, setup } from './model.js';
 
 interface Target {

@@ -4,7 +4,7 @@
  */
 import { Keyring, type RecordStore, secureStore } from 'sealed-session-store';
 import type { SecureStack, SecureStackContext } from 'sealed-session-store/testing';
-import type { BackendFixture } from './fixtures.js';
+import type { BackendFixture } from './fixtures/types.js';
 
 export const testOwner = { subject: 'contract-owner', clientId: 'contract-client' };
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from 'sealed-session-store';
-import { base64urlEncode } from '../../src/crypto/bytes.js';
+import { base64urlEncode } from '../../src/util/bytes.js';
 import { Keyring } from '../../src/keys/keyring.js';
 import { EncryptedStore } from '../../src/layers/encrypt.js';
 import { type Alg, specOpenGcm, specSeal } from './spec-impl.js';

@@ -4,7 +4,7 @@
  */
 import { gcm, gcmsiv } from '@noble/ciphers/aes.js';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { utf8Encode } from '../bytes.js';
+import { utf8Encode } from '../../util/bytes.js';
 import { AEAD_SPECS, type Aead, type AeadAlgorithm, type AeadSpec } from './types.js';
 
 type CipherFactory = (key: Uint8Array, nonce: Uint8Array, aad?: Uint8Array) => {

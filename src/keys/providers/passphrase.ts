@@ -8,9 +8,9 @@
  * read-modify-write of a rotation pays for scrypt once, not twice.
  */
 import { IntegrityError, KeyStateError } from '../../contract/errors.js';
-import { base64urlDecode, base64urlEncode, utf8Encode } from '../../crypto/bytes.js';
+import { base64urlDecode, base64urlEncode, utf8Encode } from '../../util/bytes.js';
 import { getAead } from '../../crypto/aead/index.js';
-import { type RandomSource, secureRandom } from '../../crypto/random.js';
+import { type RandomSource, secureRandom } from '../../util/random.js';
 import { type ScryptParams, scryptDerive } from '../../crypto/scrypt.js';
 import type { KeyEncryptionProvider, WrappedBlob } from './types.js';
 

@@ -6,7 +6,7 @@
  * Inputs are domain-separated and length-unambiguous (a JSON array), so no two owners share bytes.
  */
 import { InvalidInputError } from '../contract/errors.js';
-import { utf8Encode } from '../crypto/bytes.js';
+import { utf8Encode } from '../util/bytes.js';
 import { hmacSha256 } from '../crypto/hmac.js';
 
 export interface Owner {

@@ -4,7 +4,7 @@
  * after its own queued compare-and-swap loops have finished (injected clients are never closed: that
  * is each backend's rule). A layer supplies only how records are transformed on the way in and out.
  */
-import { VersionedStore, type VersionedStoreOptions } from '../contract/base.js';
+import { VersionedStore, type VersionedStoreOptions } from '../contract/versioned-store.js';
 import type { DeleteRecordOptions, ListOptions, ListPage, RecordStore, SessionState } from '../contract/store.js';
 
 export abstract class LayerStore extends VersionedStore<SessionState> {

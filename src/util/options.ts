@@ -1,0 +1,36 @@
+/**
+ * Option checks, one line per option at the call site. The error rule (written at the top of
+ * contract/errors.ts): a bad option is `invalid_input`, like bad request data, so every error this
+ * library throws carries a code.
+ */
+import { InvalidInputError } from '../contract/errors.js';
+
+/**
+ * `value` when it is an integer in [min, max], `fallback` when it is undefined, otherwise
+ * `invalid_input` naming the option.
+ */
+export function intOption(value: unknown, fallback: number, min: number, max: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max) return value;
+  throw new InvalidInputError(`${name} must be an integer in ${min}..${max}, got ${describe(value)}`);
+}
+
+/** Like `intOption` but with no fallback: the option is required. */
+export function requireInt(value: unknown, min: number, max: number, name: string): number {
+  if (value === undefined) throw new InvalidInputError(`${name} is required (an integer in ${min}..${max})`);
+  return intOption(value, min, min, max, name);
+}
+
+/** `value` when it is a boolean, `fallback` when undefined, otherwise `invalid_input`. */
+export function boolOption(value: unknown, fallback: boolean, name: string): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value === 'boolean') return value;
+  throw new InvalidInputError(`${name} must be true or false, got ${describe(value)}`);
+}
+
+/** A short, safe rendering of a rejected option value for an error message. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+  return typeof value;
+}
