@@ -13,7 +13,7 @@ import {
   isSessionStoreError,
 } from '../internal.js';
 import { createFakeClock, type FakeClock } from './clock.js';
-import { expectCode, sampleState } from './contract.js';
+import { expectCode, sampleState } from './helpers.js';
 
 export interface SecureStackContext {
   now: () => number;
