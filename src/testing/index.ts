@@ -10,4 +10,4 @@ export {
   type StoreFactoryContext,
   type SuiteSwitches,
 } from './contract/index.js';
-export { runSecuritySuite, type SecureStack, type SecureStackContext, type SecureStackFactory, type SecuritySuiteOptions } from './security.js';
+export { runSecuritySuite, type SecureStack, type SecureStackContext, type SecureStackFactory, type SecuritySuiteOptions } from './security/index.js';
