@@ -1,7 +1,7 @@
 /**
  * A user-written store: a small Map-backed backend that offers only the session-level methods of
  * the contract, made usable under the security layers with `adaptSessionStoreSingleProcess`.
- * test/contract/custom.test.ts runs the compliance suite over it, so this example never rots.
+ * test/compliance/custom.test.ts runs the compliance suite over it, so this example never rots.
  */
 import { pathToFileURL } from 'node:url';
 import {

@@ -36,7 +36,7 @@ SECURITY = [
  ('src/layers/ownership.ts', "known.expiresAt > now && this.isMine(known.meta)", "known.expiresAt > now"),
 ]
 
-SETS = {'contract': (CONTRACT, 'test/contract/memory.test.ts'), 'security': (SECURITY, 'test/contract/secure.test.ts')}
+SETS = {'contract': (CONTRACT, 'test/compliance/memory.test.ts'), 'security': (SECURITY, 'test/compliance/secure.test.ts')}
 
 def main():
     if len(sys.argv) < 2 or sys.argv[1] not in SETS:

@@ -14,25 +14,19 @@
  * record (owner hash, deadlines, revocation) is the single source of truth: a transport alive in
  * this process is only a cache of it.
  *
- * What does NOT survive the death of the process holding a session (restore rebuilds the session,
- * not the work in flight):
- * - a request being handled (a tool call mid-way): its answer never comes; the client times out.
- *   Make tools idempotent, or key their side effects by a request id kept in app state;
- * - a pending server-to-client request (an elicitation or sampling awaiting the user): the client's
- *   answer reaches an instance that never asked and is dropped; the tool call is lost with it;
- * - in-memory state of the user's server object (anything not written through `session.update`),
- *   subscriptions and timers, progress of long operations;
- * - events whose write to the event store failed, and events older than the per-session cap.
- * Sticky routing stays the normal path (it keeps live streams and in-flight work on one instance);
- * restore is for failover, deploys and scale-in.
+ * A restore rebuilds the session, not the work in flight: docs/mcp.md lists what does not survive
+ * the death of the process holding a session, and why sticky routing stays the normal path.
  */
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Owner, RecordStore, SecureStore, SessionState } from '../internal.js';
+import { intOption } from '../util/options.js';
 import { storeErrorCode } from './errors.js';
 import { McpEventLog } from './event-store.js';
-import { handleNodeRequest } from './node.js';
-import { readInit, readLogLevel, type StoredInit } from './record.js';
+import { BodyError, isJsonRequest, jsonRpcError, readJsonBody, sessionNotFound } from './http.js';
+import { LiveSessions } from './live-sessions.js';
+import { handleNodeRequest } from './node-http.js';
+import { readInit, readLogLevel, type StoredInit } from './reserved-keys.js';
 import { LiveSession, type LiveSessionDeps, type McpSessionContext, type McpServerLike, type TransportOptions } from './session.js';
 
 /** Resolves the authenticated principal of a request, or undefined (answered 401). */
@@ -98,25 +92,11 @@ export interface McpSessionsStats {
 }
 
 const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
+/** The longest delay `setTimeout` honours (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The codes that mean "this session id does not open a session for this principal". */
 const CHECK_FAILURES = new Set(['not_found', 'expired', 'owner_mismatch', 'integrity', 'unknown_key', 'invalid_input', 'invalid_token']);
-
-function jsonRpcError(status: number, code: number, message: string, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), {
-    status,
-    headers: { 'content-type': 'application/json', ...headers },
-  });
-}
-
-/**
- * The one answer for every failed session check (bad signature, other principal, expired, revoked,
- * deleted, never issued): the same status, body and code path, so a caller probing ids or tokens
- * learns nothing about which check failed (the SDK's own "Session not found" body, verbatim).
- */
-function sessionNotFound(): Response {
-  return jsonRpcError(404, -32001, 'Session not found');
-}
 
 function defaultPrincipal(_request: Request, authInfo: AuthInfo | undefined): Owner | undefined {
   if (authInfo === undefined || typeof authInfo.clientId !== 'string' || authInfo.clientId.length === 0) return undefined;
@@ -128,50 +108,14 @@ function isInitializeMessage(body: unknown): boolean {
   return body !== null && typeof body === 'object' && !Array.isArray(body) && (body as { method?: unknown }).method === 'initialize' && 'id' in body;
 }
 
-class BodyError extends Error {
-  constructor(readonly response: Response) {
-    super('bad body');
-  }
-}
-
-async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
-  if (request.body === null) throw new BodyError(jsonRpcError(400, -32700, 'Parse error: Invalid JSON'));
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    // Bounded before parsing: a huge body must not be buffered whole (memory exhaustion).
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new BodyError(jsonRpcError(413, -32000, `Payload too large: at most ${maxBytes} bytes`));
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    bytes.set(c, off);
-    off += c.byteLength;
-  }
-  try {
-    return JSON.parse(new TextDecoder().decode(bytes)) as unknown;
-  } catch {
-    throw new BodyError(jsonRpcError(400, -32700, 'Parse error: Invalid JSON'));
-  }
-}
-
 export class McpSessions {
   readonly store: SecureStore;
   /** The encrypted event store (re-key it beside the session store), when resumability is on. */
   readonly events: McpEventLog | undefined;
   private readonly deps: LiveSessionDeps;
   private readonly principal: PrincipalResolver;
-  private readonly local = new Map<string, LiveSession>();
+  private readonly local: LiveSessions;
   private readonly restoring = new Map<string, Promise<LiveSession>>();
-  private readonly maxLocal: number;
   private readonly maxBody: number;
   private readonly initTimeoutMs: number;
   private readonly now: () => number;
@@ -181,6 +125,10 @@ export class McpSessions {
   private closed = false;
 
   constructor(options: McpSessionsOptions) {
+    // Options first, so a bad one refuses before an event log is built.
+    this.local = new LiveSessions(intOption(options.maxLocalSessions, 1000, 1, Number.MAX_SAFE_INTEGER, 'maxLocalSessions'));
+    this.maxBody = intOption(options.maxBodyBytes, DEFAULT_MAX_BODY, 1, Number.MAX_SAFE_INTEGER, 'maxBodyBytes');
+    this.initTimeoutMs = intOption(options.initTimeoutMs, 30_000, 1, MAX_TIMER_MS, 'initTimeoutMs');
     this.store = options.store;
     if (options.events instanceof McpEventLog) {
       this.events = options.events;
@@ -208,12 +156,8 @@ export class McpSessions {
       createServer: options.createServer,
     };
     this.principal = options.principal ?? defaultPrincipal;
-    this.maxLocal = options.maxLocalSessions ?? 1000;
-    this.maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
-    this.initTimeoutMs = options.initTimeoutMs ?? 30_000;
     this.now = options.now ?? Date.now;
     this.onError = options.onError ?? (() => {});
-    if (!Number.isSafeInteger(this.maxLocal) || this.maxLocal < 1) throw new RangeError('maxLocalSessions must be a positive integer');
   }
 
   /** Web-standard entry point (Hono, workers, Bun, Deno, Next route handlers). */
@@ -241,8 +185,7 @@ export class McpSessions {
 
   private async handleNew(request: Request, owner: Owner, options: { authInfo?: AuthInfo; parsedBody?: unknown }): Promise<Response> {
     if (request.method !== 'POST') return jsonRpcError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
-    const ct = request.headers.get('content-type') ?? '';
-    if (options.parsedBody === undefined && !/^application\/json\s*(;|$)/i.test(ct)) {
+    if (options.parsedBody === undefined && !isJsonRequest(request)) {
       return jsonRpcError(415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
     }
     const body = options.parsedBody ?? (await readJsonBody(request, this.maxBody));
@@ -271,7 +214,7 @@ export class McpSessions {
     clearTimeout(timer);
     if (outcome === 'saved') {
       this.counters.created++;
-      this.publish(live.sid, live);
+      this.local.publish(live.sid, live);
       return response;
     }
     if (outcome === 'refused') {
@@ -303,7 +246,7 @@ export class McpSessions {
       const code = storeErrorCode(err);
       if (code !== undefined && CHECK_FAILURES.has(code)) {
         this.counters.rejected++;
-        await this.drop(sid);
+        await this.local.drop(sid);
         return sessionNotFound();
       }
       throw err;
@@ -317,7 +260,7 @@ export class McpSessions {
     if (request.method === 'DELETE') {
       await this.store.for(owner).delete(sid);
       await this.events?.deleteSession(sid).catch((err: unknown) => this.onError(err, 'deleteSession'));
-      await this.drop(sid);
+      await this.local.drop(sid);
       return new Response(null, { status: 200 });
     }
     const level = readLogLevel(data);
@@ -325,7 +268,7 @@ export class McpSessions {
     // A live transport is only a cache of the record: rebuild it when the record moved on elsewhere
     // (log level changed on another instance) or its log level is keyed by another id.
     if (live !== undefined && (live.closed || live.appliedLogLevel !== level || (level !== undefined && live.token !== token))) {
-      await this.drop(sid);
+      await this.local.drop(sid);
       live = undefined;
     }
     if (live === undefined) live = await this.restoreOnce(sid, token, owner, expiresAt, init, level, request.url, options.authInfo);
@@ -337,9 +280,9 @@ export class McpSessions {
       live.transport.sessionId = token;
       live.token = token;
     }
-    this.touch(sid, live);
+    this.local.touch(sid, live);
     let parsedBody = options.parsedBody;
-    if (request.method === 'POST' && parsedBody === undefined && /^application\/json\s*(;|$)/i.test(request.headers.get('content-type') ?? '')) {
+    if (request.method === 'POST' && parsedBody === undefined && isJsonRequest(request)) {
       parsedBody = await readJsonBody(request, this.maxBody);
     }
     return live.transport.handleRequest(request, {
@@ -365,7 +308,7 @@ export class McpSessions {
       try {
         const live = await LiveSession.restore(this.deps, { sid, token, owner, expiresAt, init, logLevel, url, authInfo });
         this.counters.restored++;
-        this.publish(sid, live);
+        this.local.publish(sid, live);
         return live;
       } finally {
         this.restoring.delete(sid);
@@ -375,32 +318,6 @@ export class McpSessions {
     return run;
   }
 
-  private publish(sid: string, live: LiveSession): void {
-    const prev = this.local.get(sid);
-    if (prev !== undefined && prev !== live) void prev.close();
-    this.local.delete(sid);
-    this.local.set(sid, live);
-    // Bounded: the least recently used sessions are closed here (their records stay restorable).
-    while (this.local.size > this.maxLocal) {
-      const [oldest, victim] = this.local.entries().next().value as [string, LiveSession];
-      this.local.delete(oldest);
-      void victim.close();
-    }
-  }
-
-  private touch(sid: string, live: LiveSession): void {
-    if (this.local.get(sid) !== live) return;
-    this.local.delete(sid);
-    this.local.set(sid, live);
-  }
-
-  private async drop(sid: string): Promise<void> {
-    const live = this.local.get(sid);
-    if (live === undefined) return;
-    this.local.delete(sid);
-    await live.close();
-  }
-
   /**
    * Opt-in, at start-up: restores up to `limit` active MCP sessions of the store into this process,
    * `concurrency` at a time, so the first request after a failover does not pay for the replay.
@@ -408,10 +325,8 @@ export class McpSessions {
    * client's token, which is not stored).
    */
   async prewarm(options: PrewarmOptions = {}): Promise<PrewarmResult> {
-    const limit = options.limit ?? 100;
-    const concurrency = options.concurrency ?? 4;
-    if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError('limit must be a non-negative integer');
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) throw new RangeError('concurrency must be an integer in 1..32');
+    const limit = intOption(options.limit, 100, 0, Number.MAX_SAFE_INTEGER, 'limit');
+    const concurrency = intOption(options.concurrency, 4, 1, 32, 'concurrency');
     const result: PrewarmResult = { restored: 0, skipped: 0, failed: 0 };
     let cursor: string | undefined;
     let visited = 0;
@@ -456,9 +371,7 @@ export class McpSessions {
   /** Closes every live transport of this process (sessions stay in the store). Not the store itself. */
   async close(): Promise<void> {
     this.closed = true;
-    const all = [...this.local.values()];
-    this.local.clear();
-    await Promise.all(all.map((live) => live.close()));
+    await this.local.closeAll();
     if (this.ownsEvents) await this.events?.close();
   }
 }

@@ -15,6 +15,6 @@ export {
 } from './handler.js';
 export type { McpServerLike, McpSessionContext, TransportOptions } from './session.js';
 export { DEFAULT_MAX_EVENTS_PER_SESSION, McpEventLog, type McpEventLogOptions, SessionEventStore } from './event-store.js';
-export { INIT_KEY, LOG_LEVEL_KEY, RESERVED_KEY_PREFIX, type StoredInit } from './record.js';
+export { INIT_KEY, LOG_LEVEL_KEY, RESERVED_KEY_PREFIX, type StoredInit } from './reserved-keys.js';
 export { type RequestStateCodec, type RequestStateCodecOptions, requestStateCodec } from './request-state.js';
-export { handleNodeRequest, toWebRequest, writeWebResponse } from './node.js';
+export { handleNodeRequest, toWebRequest, writeWebResponse } from './node-http.js';

@@ -24,7 +24,7 @@ import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk
 import type { Owner, SecureStore, SessionState } from '../internal.js';
 import { InvalidInputError, createSessionId } from '../internal.js';
 import type { McpEventLog, SessionEventStore } from './event-store.js';
-import { INIT_KEY, LOG_LEVEL_KEY, type StoredInit, appState, assertAppPartial, isLogLevel } from './record.js';
+import { INIT_KEY, LOG_LEVEL_KEY, type StoredInit, appState, assertAppPartial, isLogLevel } from './reserved-keys.js';
 
 /** What the server factory gets: the session's identity and its application state. */
 export interface McpSessionContext {

@@ -1,4 +1,13 @@
 /** sealed-session-store/testing: the suites store authors run against their own stores (vitest). */
 export { createFakeClock, type FakeClock } from './clock.js';
-export { type ContractOptions, expectCode, runStoreContract, sampleState, type StoreFactory, type StoreFactoryContext } from './contract.js';
-export { runSecuritySuite, type SecureStack, type SecureStackContext, type SecureStackFactory, type SecuritySuiteOptions } from './security.js';
+export { expectCode, sampleState } from './helpers.js';
+export {
+  type ContractOptions,
+  type ListingSwitches,
+  type RecordLevelSwitches,
+  runStoreContract,
+  type StoreFactory,
+  type StoreFactoryContext,
+  type SuiteSwitches,
+} from './contract/index.js';
+export { runSecuritySuite, type SecureStack, type SecureStackContext, type SecureStackFactory, type SecuritySuiteOptions } from './security/index.js';

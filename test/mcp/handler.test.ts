@@ -2,7 +2,7 @@
  * mcpSessions() in one process, over MemoryStore, with the real SDK client on 127.0.0.1: the
  * ordering of the initialize save, what creates a session and what does not, TTL and revocation
  * (injected clock, no sleeping), restore single-flight, prewarm, DELETE, reserved keys, the
- * web-standard entry point. Cross-process failover lives in failover.test.ts.
+ * web-standard entry point, option bounds. Cross-process failover lives in failover.test.ts.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +12,7 @@ import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Keyring, MemoryStore, type RecordStore, type SaveRecordOptions, type SecureStore, type SessionState, secureStore } from '../../src/index.js';
 import { INIT_KEY, LOG_LEVEL_KEY, type McpSessions, type McpSessionsOptions, mcpSessions } from '../../src/mcp/index.js';
+import { codeOf } from '../support/codes.js';
 import { buildDemoServer } from './demo-server.js';
 import { resultText } from './harness.js';
 
@@ -240,5 +241,19 @@ describe('the web-standard entry point', () => {
     await client.connect(transport);
     cleanups.push(() => client.close());
     expect(JSON.parse(resultText(await client.callTool({ name: 'confirm', arguments: { question: '?' } })))).toMatchObject({ confirmed: true, instance: 'web' });
+  });
+});
+
+describe('options', () => {
+  it('a bad bound is refused with invalid_input, by the handler and by prewarm', async () => {
+    const w = world();
+    const base: McpSessionsOptions = { store: w.store, createServer: (ctx) => buildDemoServer(ctx, 'options'), principal };
+    for (const bad of [{ maxLocalSessions: 0 }, { maxBodyBytes: Number.NaN }, { initTimeoutMs: 1.5 }]) {
+      expect(codeOf(() => mcpSessions({ ...base, ...bad }))).toBe('invalid_input');
+    }
+    const sessions = mcpSessions(base);
+    cleanups.push(() => sessions.close());
+    await expect(sessions.prewarm({ concurrency: 33 })).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(sessions.prewarm({ limit: -1 })).rejects.toMatchObject({ code: 'invalid_input' });
   });
 });
