@@ -28,8 +28,7 @@
  */
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Owner, RecordStore, SecureStore, SessionState } from '../internal.js';
-import { storeErrorCode } from './errors.js';
+import { type Owner, type RecordStore, type SecureStore, type SessionState, isSessionStoreError } from '../internal.js';
 import { McpEventLog } from './event-store.js';
 import { handleNodeRequest } from './node.js';
 import { readInit, readLogLevel, type StoredInit } from './record.js';
@@ -227,7 +226,7 @@ export class McpSessions {
     } catch (err) {
       if (err instanceof BodyError) return err.response;
       this.onError(err, 'handleRequest');
-      const code = storeErrorCode(err);
+      const code = isSessionStoreError(err) ? err.code : undefined;
       return code === 'backend_unavailable' || code === 'conflict'
         ? jsonRpcError(503, -32000, 'Service unavailable')
         : jsonRpcError(500, -32603, 'Internal error');
@@ -300,7 +299,7 @@ export class McpSessions {
     try {
       ({ state: data } = await this.store.for(owner).loadWithMeta(sid));
     } catch (err) {
-      const code = storeErrorCode(err);
+      const code = isSessionStoreError(err) ? err.code : undefined;
       if (code !== undefined && CHECK_FAILURES.has(code)) {
         this.counters.rejected++;
         await this.drop(sid);
