@@ -5,3 +5,10 @@
  * `src/tokens/index.ts` (low-level token checks).
  */
 export * from './index.js';
+// Internals the fronts share with the library (not public): the sealer, key administration,
+// byte helpers and the derivation labels.
+export { EnvelopeSealer, Sealer, type KeyContext, type SealerOptions } from './layers/sealer.js';
+export { encryptionCounts, keyUsage, rekey, retireKey, type SealedRecords } from './admin/keys.js';
+export { base64urlDecode, base64urlEncode, utf8Decode, utf8Encode } from './util/bytes.js';
+export { intOption } from './util/options.js';
+export { MCP_EVENT_TAG_LABEL, MCP_REQUEST_STATE_LABEL, labelled } from './crypto/labels.js';

@@ -11,6 +11,8 @@ import { NotFoundError, isSessionStoreError } from './contract/errors.js';
 import type { ListOptions, ListPage, RecordStore, SessionState } from './contract/store.js';
 import { base64urlEncode, utf8Encode } from './util/bytes.js';
 import { hmacSha256 } from './crypto/hmac.js';
+import { AUDIT_TAG_LABEL, labelled } from './crypto/labels.js';
+import { encryptionCounts } from './admin/keys.js';
 import type { RandomSource } from './util/random.js';
 import type { Keyring } from './keys/keyring.js';
 import type { KeyInfo, KeyPurpose } from './keys/types.js';
@@ -194,7 +196,7 @@ export class SecureStore {
     this.emit({ type: 'rotation', operation: 'retireKey', kid });
   }
 
-  /** Re-seals every live session under the primary encryption key (resumable; see EncryptedStore.rekey). */
+  /** Re-seals every live session under the primary encryption key (resumable; see src/admin/keys.ts). */
   async rekey(options: RekeyOptions = {}): Promise<RekeyResult> {
     const result = await this.encrypted.rekey(options);
     this.emit({ type: 'rekey', operation: 'rekey', kid: this.keyring.primary('encrypt').kid });
@@ -206,9 +208,12 @@ export class SecureStore {
     return this.encrypted.keyUsage();
   }
 
-  /** Per-process counters: encryptions per kid (the nonce budget) and TTL renewals. */
+  /**
+   * Per-process counters: encryptions per kid under the keys this store sealed with (each key's
+   * nonce budget, shared with every store of this process using that key) and TTL renewals.
+   */
   stats(): { encryptions: Record<string, number>; ttl: TtlStats } {
-    return { encryptions: this.encrypted.encryptionCounts(), ttl: this.ttl.stats() };
+    return { encryptions: encryptionCounts([this.encrypted.sealer]), ttl: this.ttl.stats() };
   }
 
   /** Opens one session for an administrator (no owner check): meta, state and expiry. */
@@ -221,7 +226,7 @@ export class SecureStore {
   }
 
   private sessionTag(id: string): string {
-    return base64urlEncode(hmacSha256(this.keyring.primary('hash').key, utf8Encode(`sss/audit/v1\u0000${id}`)).subarray(0, 16));
+    return base64urlEncode(hmacSha256(this.keyring.primary('hash').key, utf8Encode(labelled(AUDIT_TAG_LABEL, id))).subarray(0, 16));
   }
 
   private emit(event: AuditEvent): void {

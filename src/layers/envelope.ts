@@ -1,24 +1,15 @@
 /**
- * The sealed envelope, format version 1: what a backend stores for an encrypted session.
- *
- *   offset     size  field
- *   0          1     format version = 0x01
- *   1          1     algorithm id (0x01 AES-256-GCM, 0x02 AES-256-GCM-SIV, 0x03 XChaCha20-Poly1305)
- *   2          1     kid length L (1..64)
- *   3          L     kid, ASCII [A-Za-z0-9_-]
- *   3+L        N     nonce (12 bytes; 24 for XChaCha20-Poly1305)
- *   3+L+N      C     ciphertext of the state's JSON text (UTF-8), C = plaintext length
- *   3+L+N+C    16    authentication tag
- *
- *   AAD = bytes[0 .. 3+L)  ||  u16be(len(ns)) || ns (UTF-8)  ||  u16be(len(id)) || id (ASCII)
+ * The sealed envelope, format version 1: what a backend stores for an encrypted session. Its byte
+ * layout, AAD and key derivation are written down once, in SECURITY.md ("Envelope byte layout");
+ * test/vectors/ pins them byte for byte.
  *
  * The AAD repeats the header (version, algorithm, kid) and adds the namespace and session id, so
  * an envelope moved to another session id, namespace, key id or algorithm fails to open (the
  * cut-and-paste and kid-confusion threats). Every field is length-prefixed, so no two different
- * (header, ns, id) triples produce the same AAD. SECURITY.md restates this for implementers.
+ * (header, ns, id) triples produce the same AAD.
  */
-import { IntegrityError } from '../contract/errors.js';
-import { AEAD_SPECS, type AeadSpec, aeadSpecById } from '../crypto/aead/index.js';
+import { IntegrityError, InvalidInputError } from '../contract/errors.js';
+import { type AeadSpec, aeadSpecById } from '../crypto/aead/index.js';
 import { utf8Encode } from '../util/bytes.js';
 import { KID_PATTERN } from '../keys/types.js';
 
@@ -44,7 +35,7 @@ export interface EnvelopeParts {
 
 /** The header for (algorithm, kid): bytes[0 .. 3+L). */
 export function envelopeHeader(spec: AeadSpec, kid: string): Uint8Array {
-  if (!KID_PATTERN.test(kid)) throw new RangeError(`kid must match ${KID_PATTERN}`);
+  if (!KID_PATTERN.test(kid)) throw new InvalidInputError(`kid must match ${KID_PATTERN}`);
   const out = new Uint8Array(3 + kid.length);
   out[0] = ENVELOPE_VERSION;
   out[1] = spec.id;
@@ -53,11 +44,11 @@ export function envelopeHeader(spec: AeadSpec, kid: string): Uint8Array {
   return out;
 }
 
-/** `u16be(len(ns)) || ns` for a namespace, checked: 1..255 UTF-8 bytes. */
+/** `u16be(len(ns)) || ns` for a namespace, checked (`invalid_input`): 1..255 UTF-8 bytes. */
 export function namespaceField(namespace: string): Uint8Array {
-  if (typeof namespace !== 'string' || namespace.length === 0) throw new RangeError('namespace must be a non-empty string');
+  if (typeof namespace !== 'string' || namespace.length === 0) throw new InvalidInputError('namespace must be a non-empty string');
   const ns = utf8Encode(namespace);
-  if (ns.length > MAX_NAMESPACE_BYTES) throw new RangeError(`namespace must be at most ${MAX_NAMESPACE_BYTES} UTF-8 bytes`);
+  if (ns.length > MAX_NAMESPACE_BYTES) throw new InvalidInputError(`namespace must be at most ${MAX_NAMESPACE_BYTES} UTF-8 bytes`);
   const out = new Uint8Array(2 + ns.length);
   out[0] = ns.length >>> 8;
   out[1] = ns.length & 0xff;
@@ -121,4 +112,3 @@ function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
   return true;
 }
 
-export { AEAD_SPECS };

@@ -8,6 +8,7 @@
 import { InvalidInputError } from '../contract/errors.js';
 import { utf8Encode } from '../util/bytes.js';
 import { hmacSha256 } from '../crypto/hmac.js';
+import { OWNER_HASH_LABEL, SUBJECT_HASH_LABEL, labelled } from '../crypto/labels.js';
 
 export interface Owner {
   /** The authenticated principal (e.g. the OAuth `sub`). */
@@ -32,7 +33,7 @@ function field(value: unknown, name: string, required: boolean): string | null {
 export function ownerBytes(owner: Owner): Uint8Array {
   if (owner === null || typeof owner !== 'object') throw new InvalidInputError('owner must be an object with a subject');
   const parts = [field(owner.subject, 'subject', true), field(owner.clientId, 'clientId', false), field(owner.fingerprint, 'fingerprint', false)];
-  return utf8Encode(`sss/owner/v1\u0000${JSON.stringify(parts)}`);
+  return utf8Encode(labelled(OWNER_HASH_LABEL, JSON.stringify(parts)));
 }
 
 /** HMAC of the owner under a hash key (32 bytes). */
@@ -43,5 +44,5 @@ export function ownerHash(key: Uint8Array, owner: Owner): Uint8Array {
 /** HMAC of a subject alone, for per-subject revocation marks. */
 export function subjectHash(key: Uint8Array, subject: string): Uint8Array {
   field(subject, 'subject', true);
-  return hmacSha256(key, utf8Encode(`sss/subject/v1\u0000${subject}`));
+  return hmacSha256(key, utf8Encode(labelled(SUBJECT_HASH_LABEL, subject)));
 }

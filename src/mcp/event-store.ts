@@ -12,7 +12,7 @@
  *   ev.<sid>.n      { n }            the last sequence number handed out (compare-and-swap counter)
  *   ev.<sid>.<seq>  { s, m }         stream id and JSON-RPC message of event <seq>
  *
- * Event ids are `<tag>.<seq>`, tag = first 96 bits of SHA-256("sss/mcp/events/v1" ‖ sid) in
+ * Event ids are `<tag>.<seq>`, tag = first 96 bits of SHA-256(MCP_EVENT_TAG_LABEL ‖ 0x00 ‖ sid) in
  * base64url. The counter is a record in the shared backend advanced by compare-and-swap, so a
  * sequence continues across instances and survives the death of the process that wrote last.
  *
@@ -29,13 +29,21 @@ import {
   InvalidInputError,
   type JsonValue,
   type Keyring,
+  MCP_EVENT_TAG_LABEL,
   type RecordStore,
   type RekeyOptions,
   type RekeyResult,
+  type SealedRecords,
+  base64urlDecode,
+  base64urlEncode,
   compareAndSwap,
   constantTimeEqual,
+  intOption,
+  keyUsage,
+  labelled,
+  rekey,
+  utf8Encode,
 } from '../internal.js';
-import { fromBase64url, toBase64url, utf8 } from './encoding.js';
 
 export const DEFAULT_MAX_EVENTS_PER_SESSION = 1000;
 /** Event records read in parallel during a replay. */
@@ -68,18 +76,19 @@ export class McpEventLog {
   readonly store: EncryptedStore;
   readonly maxEventsPerSession: number;
   readonly onError: (error: unknown) => void;
+  /** The events backend under the sealing layer, and that layer's sealer: what re-key and key usage walk. */
+  private readonly sealed: SealedRecords;
 
   constructor(options: McpEventLogOptions) {
     this.onError = options.onError ?? (() => {});
-    const max = options.maxEventsPerSession ?? DEFAULT_MAX_EVENTS_PER_SESSION;
-    if (!Number.isSafeInteger(max) || max < 1 || max > 100_000) throw new InvalidInputError('maxEventsPerSession must be an integer in 1..100000');
-    this.maxEventsPerSession = max;
+    this.maxEventsPerSession = intOption(options.maxEventsPerSession, DEFAULT_MAX_EVENTS_PER_SESSION, 1, 100_000, 'maxEventsPerSession');
     this.store = new EncryptedStore(options.backend, {
       keyring: options.keyring,
       namespace: options.namespace,
       ...(options.now === undefined ? {} : { now: options.now }),
       ...(options.maxEventBytes === undefined ? {} : { maxPlaintextBytes: options.maxEventBytes }),
     });
+    this.sealed = { inner: options.backend, sealer: this.store.sealer, now: options.now ?? Date.now };
   }
 
   /** An EventStore for one session; its events expire at `expiresAt` (the session's absolute deadline). */
@@ -101,7 +110,7 @@ export class McpEventLog {
 
   /** Re-seals every live event under the primary encryption key (run it beside `SecureStore.rekey`). */
   rekey(options?: RekeyOptions): Promise<RekeyResult> {
-    return this.store.rekey(options);
+    return rekey(this.sealed, options);
   }
 
   /**
@@ -114,7 +123,7 @@ export class McpEventLog {
 
   /** Live events per encryption kid (check it too before retiring an encrypt key). */
   keyUsage(): Promise<Record<string, number>> {
-    return this.store.keyUsage();
+    return keyUsage(this.sealed);
   }
 
   /** Closes the event layer and the events backend store (not an injected client). */
@@ -133,7 +142,7 @@ function eventRecordId(sessionId: string, seq: number): string {
 
 /** The session tag inside event ids (not secret: the client holds the session id already). */
 export function sessionEventTag(sessionId: string): string {
-  return toBase64url(sha256(utf8(`sss/mcp/events/v1\u0000${sessionId}`)).subarray(0, 12));
+  return base64urlEncode(sha256(utf8Encode(labelled(MCP_EVENT_TAG_LABEL, sessionId))).subarray(0, 12));
 }
 
 const EVENT_ID = /^([A-Za-z0-9_-]{16})\.([1-9][0-9]{0,14})$/;
@@ -156,7 +165,7 @@ export class SessionEventStore implements EventStore {
     private readonly expiresAt: number,
   ) {
     this.tag = sessionEventTag(sessionId);
-    this.tagBytes = utf8(this.tag);
+    this.tagBytes = utf8Encode(this.tag);
   }
 
   async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
@@ -194,7 +203,7 @@ export class SessionEventStore implements EventStore {
     const m = EVENT_ID.exec(eventId);
     if (m === null) return undefined;
     // Refuse another session's event id before any read (cross-session replay, SDK issue #1004).
-    if (!constantTimeEqual(utf8(m[1]!), this.tagBytes) || fromBase64url(m[1]!) === undefined) return undefined;
+    if (!constantTimeEqual(utf8Encode(m[1]!), this.tagBytes) || base64urlDecode(m[1]!) === undefined) return undefined;
     return Number(m[2]);
   }
 

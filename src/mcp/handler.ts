@@ -19,9 +19,8 @@
  */
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Owner, RecordStore, SecureStore, SessionState } from '../internal.js';
+import { type Owner, type RecordStore, type SecureStore, type SessionState, isSessionStoreError } from '../internal.js';
 import { intOption } from '../util/options.js';
-import { storeErrorCode } from './errors.js';
 import { McpEventLog } from './event-store.js';
 import { BodyError, isJsonRequest, jsonRpcError, readJsonBody, sessionNotFound } from './http.js';
 import { LiveSessions } from './live-sessions.js';
@@ -171,7 +170,7 @@ export class McpSessions {
     } catch (err) {
       if (err instanceof BodyError) return err.response;
       this.onError(err, 'handleRequest');
-      const code = storeErrorCode(err);
+      const code = isSessionStoreError(err) ? err.code : undefined;
       return code === 'backend_unavailable' || code === 'conflict'
         ? jsonRpcError(503, -32000, 'Service unavailable')
         : jsonRpcError(500, -32603, 'Internal error');
@@ -243,7 +242,7 @@ export class McpSessions {
     try {
       ({ state: data } = await this.store.for(owner).loadWithMeta(sid));
     } catch (err) {
-      const code = storeErrorCode(err);
+      const code = isSessionStoreError(err) ? err.code : undefined;
       if (code !== undefined && CHECK_FAILURES.has(code)) {
         this.counters.rejected++;
         await this.local.drop(sid);

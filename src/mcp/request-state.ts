@@ -5,9 +5,11 @@
  *
  *   s1.<kid>.<base64url(nonce ‖ AES-256-GCM(json{ d, e }) ‖ tag)>
  *
- * - Sealed under the keyring's primary `encrypt` key through a per-purpose HKDF subkey (so the
+ * - Sealed by the library's sealer (src/layers/sealer.ts) under the keyring's primary `encrypt`
+ *   key through a per-purpose HKDF subkey, info = MCP_REQUEST_STATE_LABEL ‖ 0x00 ‖ purpose (so the
  *   same key never encrypts sessions and handles in one context); any non-retired kid opens, so
- *   handles survive a rotation until their key is retired.
+ *   handles survive a rotation until their key is retired. test/vectors/request-state-v1.json
+ *   pins the bytes.
  * - The AAD binds the format, the kid, the namespace, the purpose and an optional `bind` value
  *   (a session id, an owner): a handle minted for one session or purpose does not open for another
  *   (replay across sessions / confused deputy).
@@ -17,17 +19,30 @@
  * AES-GCM with random 96-bit nonces: keep each key under 2^32 encryptions (see SECURITY.md,
  * "Nonce budget"), which a rotation schedule does.
  */
-import { gcm } from '@noble/ciphers/aes.js';
-import { hkdf } from '@noble/hashes/hkdf.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { ExpiredError, IntegrityError, InvalidInputError, type JsonValue, type Keyring } from '../internal.js';
-import { storeErrorCode } from './errors.js';
-import { fromBase64url, fromUtf8, toBase64url, utf8 } from './encoding.js';
+import {
+  ExpiredError,
+  IntegrityError,
+  InvalidInputError,
+  type JsonValue,
+  MAX_TTL_MS,
+  type Keyring,
+  MCP_REQUEST_STATE_LABEL,
+  Sealer,
+  base64urlDecode,
+  base64urlEncode,
+  intOption,
+  isSessionStoreError,
+  labelled,
+  utf8Decode,
+  utf8Encode,
+} from '../internal.js';
 
 const FORMAT = 's1';
 const NONCE = 12;
+const TAG = 16;
 const MAX_HANDLE_LENGTH = 64 * 1024;
 const KID = /^[A-Za-z0-9_-]{1,64}$/;
+const NO_PREFIX = new Uint8Array(0);
 
 export interface RequestStateCodecOptions {
   keyring: Keyring;
@@ -49,65 +64,53 @@ export interface RequestStateCodec {
   open(handle: unknown, options?: { bind?: string }): JsonValue;
 }
 
-function webRandom(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  globalThis.crypto.getRandomValues(out);
-  return out;
-}
-
 export function requestStateCodec(options: RequestStateCodecOptions): RequestStateCodec {
   const { keyring, namespace } = options;
   const purpose = options.purpose ?? 'requestState';
-  const ttlMs = options.ttlMs ?? 15 * 60 * 1000;
+  const ttlMs = intOption(options.ttlMs, 15 * 60 * 1000, 1, MAX_TTL_MS, 'ttlMs');
   const now = options.now ?? Date.now;
-  const random = options.random ?? webRandom;
   if (typeof namespace !== 'string' || namespace.length === 0 || namespace.length > 255) throw new InvalidInputError('namespace must be 1..255 characters');
   if (typeof purpose !== 'string' || purpose.length === 0 || purpose.length > 255) throw new InvalidInputError('purpose must be 1..255 characters');
-  const subkeys = new Map<string, Uint8Array>();
-  const subkey = (kid: string, key: Uint8Array): Uint8Array => {
-    let k = subkeys.get(kid);
-    if (k === undefined) {
-      k = hkdf(sha256, key, undefined, utf8(`sss/mcp/request-state/v1\u0000${purpose}`), 32);
-      if (subkeys.size > 64) subkeys.clear();
-      subkeys.set(kid, k);
-    }
-    return k;
-  };
+  const sealer = new Sealer({
+    keyring,
+    algorithm: 'aes-256-gcm',
+    purpose: labelled(MCP_REQUEST_STATE_LABEL, purpose),
+    ...(options.random === undefined ? {} : { random: options.random }),
+  });
+  // Length-unambiguous (a JSON array): no two (kid, namespace, purpose, bind) share an AAD.
   const aad = (kid: string, bind: string | undefined): Uint8Array =>
-    utf8(JSON.stringify([FORMAT, kid, namespace, purpose, bind === undefined ? null : bind]));
+    utf8Encode(JSON.stringify([FORMAT, kid, namespace, purpose, bind === undefined ? null : bind]));
 
   return {
     seal(data, sealOptions = {}) {
-      const { kid, key } = keyring.primary('encrypt');
+      const ctx = sealer.primary();
       const exp = Math.floor((now() + (sealOptions.ttlMs ?? ttlMs)) / 1000);
-      const plaintext = utf8(JSON.stringify({ d: data, e: exp }));
-      const nonce = random(NONCE);
-      if (nonce.length !== NONCE) throw new RangeError('random source returned the wrong number of bytes');
-      const sealed = gcm(subkey(kid, key), nonce, aad(kid, sealOptions.bind)).encrypt(plaintext);
-      const body = new Uint8Array(NONCE + sealed.length);
-      body.set(nonce, 0);
-      body.set(sealed, NONCE);
-      return `${FORMAT}.${kid}.${toBase64url(body)}`;
+      const plaintext = utf8Encode(JSON.stringify({ d: data, e: exp }));
+      const body = sealer.sealWith(ctx, NO_PREFIX, plaintext, plaintext.length, aad(ctx.kid, sealOptions.bind));
+      return `${FORMAT}.${ctx.kid}.${base64urlEncode(body)}`;
     },
     open(handle, openOptions = {}) {
       if (typeof handle !== 'string' || handle.length > MAX_HANDLE_LENGTH) throw new IntegrityError();
       const parts = handle.split('.');
       if (parts.length !== 3 || parts[0] !== FORMAT || !KID.test(parts[1]!)) throw new IntegrityError();
       const kid = parts[1]!;
-      const body = fromBase64url(parts[2]!);
-      if (body === undefined || body.length < NONCE + 16) throw new IntegrityError();
+      const body = base64urlDecode(parts[2]!);
+      if (body === undefined || body.length < NONCE + TAG) throw new IntegrityError();
+      const spec = sealer.primary().spec;
       let key: Uint8Array;
       try {
-        key = keyring.keyFor('encrypt', kid);
+        key = sealer.keyFor(kid, spec);
       } catch (err) {
         // A retired or unknown kid looks like any other forgery from outside.
-        if (storeErrorCode(err) !== undefined) throw new IntegrityError();
+        if (isSessionStoreError(err)) throw new IntegrityError();
         throw err;
       }
+      const plaintext = sealer.openWith(key, spec, body.subarray(0, NONCE), body.subarray(NONCE), aad(kid, openOptions.bind));
+      const text = plaintext === undefined ? undefined : utf8Decode(plaintext);
+      if (text === undefined) throw new IntegrityError();
       let parsed: unknown;
       try {
-        const plaintext = gcm(subkey(kid, key), body.subarray(0, NONCE), aad(kid, openOptions.bind)).decrypt(body.subarray(NONCE));
-        parsed = JSON.parse(fromUtf8(plaintext));
+        parsed = JSON.parse(text);
       } catch {
         throw new IntegrityError();
       }

@@ -1,5 +1,5 @@
 /**
- * Byte helpers: strict base64url (RFC 4648 §5, no padding), UTF-8, concatenation.
+ * Byte helpers: strict base64url (RFC 4648 §5, no padding), UTF-8.
  * Decoding is strict on purpose: a token or keyset that is not canonical base64url is refused,
  * so no two encodings of the same bytes are both accepted (malleability).
  */
@@ -111,18 +111,6 @@ export function utf8Decode(bytes: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /**

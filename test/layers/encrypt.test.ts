@@ -5,6 +5,8 @@ import { ConflictError } from '../../src/contract/errors.js';
 import { Keyring } from '../../src/keys/keyring.js';
 import { EncryptedStore, type EncryptedStoreOptions } from '../../src/layers/encrypt.js';
 import { parseEnvelope } from '../../src/layers/envelope.js';
+import { encryptionCounts } from '../../src/admin/keys.js';
+import { secureStore } from '../../src/secure-store.js';
 
 function setup(options: Partial<EncryptedStoreOptions> = {}) {
   const clock = createFakeClock();
@@ -328,5 +330,50 @@ describe('EncryptedStore', () => {
     } catch (err) {
       expect(isSessionStoreError(err, 'backend_unavailable')).toBe(true);
     }
+  });
+});
+
+describe('encryption counters (each key\'s nonce budget)', () => {
+  it('two stores sealing under one key share its count; another algorithm is another key', async () => {
+    const { inner, keyring, store: a } = setup();
+    const kid = keyring.primary('encrypt').kid;
+    const b = new EncryptedStore(inner, { keyring, namespace: 'other' });
+    await a.save('s1', { a: 1 });
+    await b.save('s2', { b: 1 });
+    await b.save('s3', { b: 2 });
+    expect(a.encryptionCounts()).toEqual({ [kid]: 3 });
+    expect(b.encryptionCounts()).toEqual({ [kid]: 3 });
+    expect(encryptionCounts([a.sealer, b.sealer])).toEqual({ [kid]: 3 }); // one key, counted once
+    const x = new EncryptedStore(inner, { keyring, namespace: 'app', algorithm: 'xchacha20-poly1305' });
+    expect(x.encryptionCounts()).toEqual({}); // nothing sealed yet under its derived key
+    await x.save('s4', { x: 1 });
+    expect(x.encryptionCounts()).toEqual({ [kid]: 1 });
+    expect(a.encryptionCounts()).toEqual({ [kid]: 3 });
+    expect(encryptionCounts([a.sealer, x.sealer])).toEqual({ [kid]: 4 }); // two derived keys of one kid: summed
+  });
+
+  it('the same key loaded twice (another keyring, a reload) is one count; a rotation starts a new one', async () => {
+    const { inner, keyring, store } = setup();
+    const kid = keyring.primary('encrypt').kid;
+    await store.save('s1', {});
+    const copy = new EncryptedStore(inner, { keyring: Keyring.insecureFromCleartextJwks(keyring.insecureExportCleartextJwks()), namespace: 'app' });
+    await copy.save('s2', {});
+    expect(store.encryptionCounts()).toEqual({ [kid]: 2 });
+    const next = keyring.rotate('encrypt').kid;
+    await store.save('s3', {});
+    expect(store.encryptionCounts()).toEqual({ [kid]: 2, [next]: 1 });
+    expect(copy.encryptionCounts()).toEqual({ [kid]: 2 });
+  });
+
+  it('SecureStore.stats() counts every write of its stack, reads none', async () => {
+    const keyring = Keyring.generate();
+    const store = secureStore(new MemoryStore(), { keyring });
+    const owner = { subject: 'alice' };
+    const id = await store.for(owner).create({ n: 1 });
+    await store.for(owner).update(id, { n: 2 });
+    await store.for(owner).load(id);
+    await store.revokeOwner('bob'); // a revocation mark is sealed too
+    expect(store.stats().encryptions).toEqual({ [keyring.primary('encrypt').kid]: 3 });
+    await store.close();
   });
 });

@@ -93,4 +93,19 @@ describe('McpEventLog', () => {
     expect(id.endsWith('.unsaved')).toBe(true);
     expect(errors).toHaveLength(1);
   });
+
+  it('re-keys its events under a new primary and counts them per key, apart from the sessions', async () => {
+    const { a, keyring } = setup(100);
+    const s = a.forSession('sid-6', later);
+    const first = await s.storeEvent('_GET_stream', msg(1));
+    await s.storeEvent('_GET_stream', msg(2));
+    const old = keyring.primary('encrypt').kid;
+    expect(await a.keyUsage()).toEqual({ [old]: 3 }); // two events and the counter
+    const fresh = keyring.rotate('encrypt').kid;
+    expect(await a.rekey({ batchSize: 2 })).toMatchObject({ scanned: 3, resealed: 3, failed: 0, done: true });
+    expect(await a.keyUsage()).toEqual({ [fresh]: 3 });
+    keyring.retire(old, { force: true });
+    expect((await replay(s, first)).got).toEqual([[`${sessionEventTag('sid-6')}.2`, msg(2)]]);
+    await expect(a.rekey({ concurrency: 0 })).rejects.toMatchObject({ code: 'invalid_input' });
+  });
 });

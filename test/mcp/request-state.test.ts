@@ -47,4 +47,14 @@ describe('requestStateCodec', () => {
     keyring.retire(oldKid, { force: true });
     expect(() => stale.open(handle)).toThrow(expect.objectContaining({ code: 'integrity' }));
   });
+
+  it('bad options and a broken random source are invalid_input, never a handle', () => {
+    const { keyring } = setup();
+    for (const ttlMs of [0, -1, 1.5, Number.NaN]) {
+      expect(() => requestStateCodec({ keyring, namespace: 'app', ttlMs })).toThrow(expect.objectContaining({ code: 'invalid_input' }));
+    }
+    expect(() => requestStateCodec({ keyring, namespace: '' })).toThrow(expect.objectContaining({ code: 'invalid_input' }));
+    const short = requestStateCodec({ keyring, namespace: 'app', random: () => new Uint8Array(8) });
+    expect(() => short.seal({ a: 1 })).toThrow(expect.objectContaining({ code: 'invalid_input' }));
+  });
 });

@@ -9,7 +9,7 @@ import { AEAD_SPECS, type Aead, type AeadAlgorithm, type AeadEngineName, isAeadA
 
 export { AEAD_SPECS, aeadSpecById, isAeadAlgorithm } from './types.js';
 export type { Aead, AeadAlgorithm, AeadEngineName, AeadSpec } from './types.js';
-export { deriveAlgorithmKey } from './subkey.js';
+export { deriveAlgorithmKey, deriveSubkey } from './subkey.js';
 
 /** True when the node:crypto engine can serve `algorithm`. */
 export function hasNodeEngine(algorithm: AeadAlgorithm): boolean {

@@ -1,29 +1,37 @@
 /**
- * Per-algorithm key separation. One `encrypt` key may serve several algorithms over its life
- * (a store switching from AES-256-GCM to XChaCha20-Poly1305, say). Using the same raw key in two
- * block-cipher modes risks cross-mode interactions (GCM counter blocks vs GCM-SIV's key-derivation
- * blocks are both AES_K of attacker-influenced inputs), so every algorithm other than AES-256-GCM
- * gets its own subkey: HKDF-SHA256(ikm = key, salt = empty, info = "sealed-session-store/v1/" + name).
+ * Key separation. One `encrypt` key may serve several algorithms over its life (a store switching
+ * from AES-256-GCM to XChaCha20-Poly1305, say). Using the same raw key in two block-cipher modes
+ * risks cross-mode interactions (GCM counter blocks vs GCM-SIV's key-derivation blocks are both
+ * AES_K of attacker-influenced inputs), so every algorithm other than AES-256-GCM gets its own
+ * subkey: HKDF-SHA256(ikm = key, salt = empty, info = "sealed-session-store/v1/" + name).
  * AES-256-GCM uses the key as is, which keeps the default format decryptable from SECURITY.md alone.
+ * Formats other than the envelope (MCP request-state handles) seal under a purpose subkey:
+ * HKDF-SHA256(ikm = key, salt = empty, info = their label), so they never share a key with sessions.
  */
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { utf8Encode } from '../../util/bytes.js';
+import { ALGORITHM_SUBKEY_LABEL } from '../labels.js';
 import type { AeadAlgorithm } from './types.js';
 
-const cache = new Map<AeadAlgorithm, WeakMap<Uint8Array, Uint8Array>>();
-const encoder = new TextEncoder();
+/** Subkeys per raw key object, then per HKDF info: dropped with the raw key. */
+const cache = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
 
-export function deriveAlgorithmKey(key: Uint8Array, algorithm: AeadAlgorithm): Uint8Array {
-  if (algorithm === 'aes-256-gcm') return key;
-  let perAlg = cache.get(algorithm);
-  if (perAlg === undefined) {
-    perAlg = new WeakMap();
-    cache.set(algorithm, perAlg);
+/** HKDF-SHA256(ikm = key, salt = empty, info), 32 bytes; cached per key object and info. */
+export function deriveSubkey(key: Uint8Array, info: string): Uint8Array {
+  let perKey = cache.get(key);
+  if (perKey === undefined) {
+    perKey = new Map();
+    cache.set(key, perKey);
   }
-  let sub = perAlg.get(key);
+  let sub = perKey.get(info);
   if (sub === undefined) {
-    sub = hkdf(sha256, key, undefined, encoder.encode(`sealed-session-store/v1/${algorithm}`), 32);
-    perAlg.set(key, sub);
+    sub = hkdf(sha256, key, undefined, utf8Encode(info), 32);
+    perKey.set(info, sub);
   }
   return sub;
+}
+
+export function deriveAlgorithmKey(key: Uint8Array, algorithm: AeadAlgorithm): Uint8Array {
+  return algorithm === 'aes-256-gcm' ? key : deriveSubkey(key, ALGORITHM_SUBKEY_LABEL + algorithm);
 }
