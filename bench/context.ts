@@ -1,6 +1,5 @@
 /** What every benchmark suite receives: options, budgets, services, and where results go. */
-import type { Budget, Measurement, OneShot } from './measure.js';
-import type { PairResult } from './pairs.js';
+import type { Budget, Measurement, OneShot, PairResult } from './measure.js';
 import type { Services } from './services.js';
 import type { SizeName } from './states.js';
 import type { SessionState } from '../src/index.js';

@@ -41,6 +41,37 @@ export interface Measurement {
   note?: string;
 }
 
+/** One side of an interleaved pair (pairs.ts). */
+export interface Side {
+  label: string;
+  /** Median µs per operation over the slices. */
+  us: number;
+  /** Median process CPU µs per operation over the slices. */
+  cpuUs: number;
+  /** Median operations per second of wall time over the slices. */
+  opsPerSec: number;
+  /** Median CPU µs per operation of the server process (Redis pairs: INFO's used_cpu_*), when measured. */
+  serverCpuUs?: number;
+}
+
+/** Both sides of an interleaved pair (pairs.ts): the targets are computed from these. */
+export interface PairResult {
+  id: string;
+  a: Side;
+  b: Side;
+  /** Median over the rounds of b's time / a's time. */
+  ratio: number;
+  /** Median over the rounds of b's throughput / a's throughput. */
+  throughputRatio: number;
+  /** Median over the rounds of b's CPU µs/op - a's CPU µs/op. */
+  cpuAddedUs: number;
+  /** The same for the server's CPU, when measured. */
+  serverCpuAddedUs?: number;
+  rounds: number;
+  /** b's time / a's time in each round, in order (how steady the ratio was). */
+  perRound: number[];
+}
+
 export interface MeasureSpec {
   id: string;
   group: string;

@@ -19,41 +19,13 @@ import { jwtVerify } from 'jose';
 import { Keyring, MemoryStore, type RecordStore, TOKEN_TYP, secureStore } from '../src/index.js';
 import { RedisStore } from '../src/backends/redis.js';
 import { type Ctx, type Options, parseArgs } from './context.js';
+import type { PairResult, Side } from './measure.js';
 import { gcmRoundTrip } from './floors.js';
 import { OWNER } from './layers.js';
 import { REDIS_PREFIX, type Services, connectServices } from './services.js';
 import { SIZES, mcpState } from './states.js';
 
 type Fn = () => unknown;
-
-export interface Side {
-  label: string;
-  /** Median µs per operation over the slices. */
-  us: number;
-  /** Median process CPU µs per operation over the slices. */
-  cpuUs: number;
-  /** Median operations per second of wall time over the slices. */
-  opsPerSec: number;
-  /** Median CPU µs per operation of the server process (Redis pairs: INFO's used_cpu_*), when measured. */
-  serverCpuUs?: number;
-}
-
-export interface PairResult {
-  id: string;
-  a: Side;
-  b: Side;
-  /** Median over the rounds of b's time / a's time. */
-  ratio: number;
-  /** Median over the rounds of b's throughput / a's throughput. */
-  throughputRatio: number;
-  /** Median over the rounds of b's CPU µs/op - a's CPU µs/op. */
-  cpuAddedUs: number;
-  /** The same for the server's CPU, when measured. */
-  serverCpuAddedUs?: number;
-  rounds: number;
-  /** b's time / a's time in each round, in order (how steady the ratio was). */
-  perRound: number[];
-}
 
 interface SliceResult {
   us: number;

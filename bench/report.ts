@@ -1,6 +1,5 @@
 /** Turns one run into a printed table, a JSON document and a markdown table. */
-import type { Measurement, OneShot } from './measure.js';
-import type { PairResult } from './pairs.js';
+import type { Measurement, OneShot, PairResult } from './measure.js';
 import type { TargetResult } from './targets.js';
 
 export interface Machine {

@@ -3,9 +3,8 @@
  * peer measured in the same process, plus the CPU µs per operation this process spent beyond the
  * baseline (on a 2-core machine that also runs Redis or PostgreSQL, CPU is the scarcer resource).
  */
-import type { Measurement, OneShot } from './measure.js';
+import type { Measurement, OneShot, PairResult } from './measure.js';
 import { REKEY_OPTIONS } from './admin.js';
-import type { PairResult } from './pairs.js';
 
 export interface TargetResult {
   id: string;

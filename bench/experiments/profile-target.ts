@@ -1,16 +1,16 @@
 /**
- * A hot loop of one benchmark row, for `node --cpu-prof --import tsx bench/profile-target.ts <row>`:
+ * A hot loop of one benchmark row, for `node --cpu-prof --import tsx bench/experiments/profile-target.ts <row>`:
  * rows are `memory-save-load`, `memory-create-load`, `token-verify`, `redis-create-load`, and
  * `redis-create-load-32` (32 create+loads in flight, as in the redis-32 pair), `redis-raw-32`
  * (raw SET+GET, 32 in flight: the floor that pair compares against) and `redis-raw` (raw SET+GET).
  * Used to find where the time goes when a target is missed (a profile, not a guess).
  */
 import { Redis } from 'ioredis';
-import { Keyring, MemoryStore, type RecordStore, secureStore } from '../src/index.js';
-import { RedisStore } from '../src/backends/redis.js';
-import { OWNER } from './layers.js';
-import { REDIS_URL, deleteRedisPrefix } from './services.js';
-import { mcpState } from './states.js';
+import { Keyring, MemoryStore, type RecordStore, secureStore } from '../../src/index.js';
+import { RedisStore } from '../../src/backends/redis.js';
+import { OWNER } from '../layers.js';
+import { REDIS_URL, deleteRedisPrefix } from '../services.js';
+import { mcpState } from '../states.js';
 
 const row = process.argv[2] ?? 'memory-save-load';
 const seconds = Number(process.argv[3] ?? 5);

@@ -3,13 +3,13 @@
  * create+load over MemoryStore, back to back, then with a wait before each operation (a Redis PING
  * round trip, a 1 ms timer). On a small shared VM the work after each wait runs on cold caches (and
  * possibly another core): this is what every operation of a sequential Redis client pays between
- * round trips. `tsx bench/idle-penalty.ts` (Redis from REDIS_URL; the PING row is skipped without it).
+ * round trips. `tsx bench/experiments/idle-penalty.ts` (Redis from REDIS_URL; the PING row is skipped without it).
  */
 import { Redis } from 'ioredis';
-import { Keyring, MemoryStore, secureStore } from '../src/index.js';
-import { OWNER } from './layers.js';
-import { REDIS_URL } from './services.js';
-import { mcpState } from './states.js';
+import { Keyring, MemoryStore, secureStore } from '../../src/index.js';
+import { OWNER } from '../layers.js';
+import { REDIS_URL } from '../services.js';
+import { mcpState } from '../states.js';
 
 const state = mcpState(1024);
 const backend = new MemoryStore({ maxEntries: 1_000_000, maxBytes: 2 ** 31 });

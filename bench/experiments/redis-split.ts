@@ -2,14 +2,14 @@
  * Where a sequential create+load over Redis spends its time, call by call, each row measured in
  * alternating slices with the others: raw SET / GET (ioredis, JSON text), RedisStore's own
  * saveRecord (ifAbsent, bytes) / loadRecord, EncryptedStore.loadRecord over it, and the full stack's
- * create / load. `tsx bench/redis-split.ts` (Redis from REDIS_URL; its keys are removed at the end).
+ * create / load. `tsx bench/experiments/redis-split.ts` (Redis from REDIS_URL; its keys are removed at the end).
  */
 import { Redis } from 'ioredis';
-import { RedisStore } from '../src/backends/redis.js';
-import { Keyring, secureStore } from '../src/index.js';
-import { OWNER } from './layers.js';
-import { REDIS_PREFIX, REDIS_URL, deleteRedisPrefix } from './services.js';
-import { mcpState } from './states.js';
+import { RedisStore } from '../../src/backends/redis.js';
+import { Keyring, secureStore } from '../../src/index.js';
+import { OWNER } from '../layers.js';
+import { REDIS_PREFIX, REDIS_URL, deleteRedisPrefix } from '../services.js';
+import { mcpState } from '../states.js';
 
 const state = mcpState(1024);
 const redis = new Redis(REDIS_URL);

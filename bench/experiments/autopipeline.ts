@@ -2,14 +2,14 @@
  * Does ioredis' `enableAutoPipelining` pay at 32 operations in flight? Raw SET+GET and the full
  * stack's create+load, each on a plain client and on an auto-pipelining one, in alternating 150 ms
  * slices: pairs/s, process CPU and its system part per pair (medians of the rounds after the first
- * three). `tsx bench/autopipeline.ts` (Redis from REDIS_URL; its keys are removed at the end).
+ * three). `tsx bench/experiments/autopipeline.ts` (Redis from REDIS_URL; its keys are removed at the end).
  */
 import { Redis } from 'ioredis';
-import { RedisStore } from '../src/backends/redis.js';
-import { Keyring, secureStore } from '../src/index.js';
-import { OWNER } from './layers.js';
-import { REDIS_PREFIX, REDIS_URL, deleteRedisPrefix } from './services.js';
-import { mcpState } from './states.js';
+import { RedisStore } from '../../src/backends/redis.js';
+import { Keyring, secureStore } from '../../src/index.js';
+import { OWNER } from '../layers.js';
+import { REDIS_PREFIX, REDIS_URL, deleteRedisPrefix } from '../services.js';
+import { mcpState } from '../states.js';
 
 const IN_FLIGHT = 32;
 const ROUNDS = 16;

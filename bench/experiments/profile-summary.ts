@@ -1,6 +1,6 @@
 /**
  * Summarizes a V8 `.cpuprofile` (from `node --cpu-prof`): self time and inclusive time per
- * function, top N. `tsx bench/profile-summary.ts FILE [N]`.
+ * function, top N. `tsx bench/experiments/profile-summary.ts FILE [N]`.
  */
 import { readFileSync } from 'node:fs';
 
