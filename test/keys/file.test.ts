@@ -71,7 +71,8 @@ describe('keyset files', () => {
     const ring = Keyring.generate();
     writeFileSync(clear, JSON.stringify(ring.insecureExportCleartextJwks()));
     expect(await code(Keyring.fromFile(clear, { provider: provider() }))).toBe('key_state');
-    expect(await code(Keyring.fromFile(clear, {} as never))).toBe('key_state');
+    // Naming no protection at all is a bad option (the error rule), whatever the file holds.
+    expect(await code(Keyring.fromFile(clear, {} as never))).toBe('invalid_input');
     const loaded = await Keyring.fromFile(clear, { insecureCleartext: true });
     expect(loaded.primary('sign').key).toEqual(ring.primary('sign').key);
     // a wrapped file needs its provider even when cleartext is allowed
