@@ -24,10 +24,11 @@ const FALSE = /^(0|false|no|off)$/i;
 
 /**
  * The one reading of an on/off variable: `1|true|yes|on` or `0|false|no|off` (any case), undefined
- * when unset or blank, a `ConfigError` naming `name` for anything else. The CLI uses it too, so a
- * flag means the same to the application and to the tool.
+ * when unset or blank, a `ConfigError` naming `name` for anything else. The CLI reads its
+ * environment through `loadConfigFromEnv` too, so a flag means the same to the application and to
+ * the tool.
  */
-export function envFlag(env: Env, name: string): boolean | undefined {
+function envFlag(env: Env, name: string): boolean | undefined {
   const v = env[name]?.trim();
   if (v === undefined || v === '') return undefined;
   if (TRUE.test(v)) return true;
