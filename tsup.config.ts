@@ -9,7 +9,7 @@ export default defineConfig([
       redis: 'src/backends/redis.ts',
       postgres: 'src/backends/postgres.ts',
       pglite: 'src/backends/pglite.ts',
-      config: 'src/config.ts',
+      config: 'src/config/index.ts',
       mcp: 'src/mcp/index.ts',
     },
     format: ['esm', 'cjs'],

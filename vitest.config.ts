@@ -9,7 +9,7 @@ const subpaths: Record<string, string> = {
   redis: 'backends/redis.ts',
   postgres: 'backends/postgres.ts',
   pglite: 'backends/pglite.ts',
-  config: 'config.ts',
+  config: 'config/index.ts',
   mcp: 'mcp/index.ts',
 };
 

@@ -96,6 +96,22 @@ describe('loadConfigFromEnv', () => {
     expect(fieldOf(() => loadConfigFromEnv({ SSS_TTL_MS: '30m' }))).toBe('SSS_TTL_MS');
     expect(fieldOf(() => loadConfigFromEnv({ SSS_MIGRATE: 'maybe' }))).toBe('SSS_MIGRATE');
     expect(fieldOf(() => loadConfigFromEnv({ SSS_KEYSET: 'a', SSS_KEYSET_JSON: '{}' }))).toBe('SSS_KEYSET');
+    // Out of bounds is the variable's fault too, not the config key's.
+    expect(fieldOf(() => loadConfigFromEnv({ SSS_TTL_MS: '0' }))).toBe('SSS_TTL_MS');
+    expect(fieldOf(() => loadConfigFromEnv({ SSS_CONNECT_TIMEOUT_MS: '9999999' }))).toBe('SSS_CONNECT_TIMEOUT_MS');
+    expect(fieldOf(() => loadConfigFromEnv({ SSS_KEYSET: 'k.json', SSS_KEYSET_INSECURE_CLEARTEXT: 'maybe' }))).toBe('SSS_KEYSET_INSECURE_CLEARTEXT');
+  });
+
+  it('refuses an adapter option set for another adapter, naming the variable', () => {
+    expect(fieldOf(() => loadConfigFromEnv({ SSS_URL: 'postgres://db/app', SSS_PREFIX: 'app:' }))).toBe('SSS_PREFIX');
+    expect(fieldOf(() => loadConfigFromEnv({ SSS_URL: 'redis://cache', SSS_TABLE: 'sessions' }))).toBe('SSS_TABLE');
+    expect(fieldOf(() => loadConfigFromEnv({ SSS_MIGRATE: '1' }))).toBe('SSS_MIGRATE');
+  });
+
+  it('reads on/off variables one way: 1|true|yes|on and 0|false|no|off, any case', () => {
+    for (const on of ['1', 'true', 'YES', 'on']) expect(loadConfigFromEnv({ SSS_KEYSET: 'k', SSS_KEYSET_INSECURE_CLEARTEXT: on }).keyset).toEqual({ path: 'k', insecureCleartext: true });
+    for (const off of ['0', 'false', 'No', 'off', '']) expect(loadConfigFromEnv({ SSS_KEYSET: 'k', SSS_KEYSET_INSECURE_CLEARTEXT: off }).keyset).toEqual({ path: 'k' });
+    expect(loadConfigFromEnv({ SSS_PGLITE_DIR: '/d', SSS_MIGRATE: 'off' })).toEqual({ adapter: 'pglite', dataDir: '/d', migrate: false });
   });
 });
 
@@ -106,7 +122,8 @@ describe('validateConfig', () => {
     expect(() => validateConfig(ok)).not.toThrow();
     expect(() => validateConfig({ adapter: 'memory' })).not.toThrow();
   });
-  it.each<[string, SessionStoreConfig]>([
+  // What a JavaScript caller (or a value read at run time) can pass: most of these do not type-check.
+  it.each<[string, unknown]>([
     ['adapter', { ...ok, adapter: 'sqlite' as never }],
     ['url', { ...ok, url: 'http://127.0.0.1:6379' }],
     ['url', { ...ok, url: 'not a url' }],
@@ -123,8 +140,32 @@ describe('validateConfig', () => {
     ['keyset', { ...ok, keyset: { keyring, path: 'k.json' } }],
     ['keyset.passphrase', { ...ok, keyset: { path: 'k.json' } }],
     ['keyset.passphrase', { ...ok, keyset: { path: 'k.json', passphrase: 'short' } }],
+    ['migrate', { ...ok, migrate: true }],
+    ['pgPool', { ...ok, pgPool: {} }],
+    ['redisClient', { adapter: 'memory', redisClient: {} }],
+    ['dataDir', { adapter: 'memory', dataDir: '/tmp/x' }],
+    ['sweepIntervalMs', { adapter: 'memory', sweepIntervalMs: '1000' }],
+    ['config', null],
   ])('refuses a bad %s', (field, config) => {
     expect(fieldOf(() => validateConfig(config))).toBe(field);
+  });
+  it('the union type refuses an option on an adapter that does not use it', () => {
+    const configs: SessionStoreConfig[] = [
+      // @ts-expect-error prefix is a redis option
+      { adapter: 'postgres', url: 'postgres://h/db', prefix: 'x:' },
+      // @ts-expect-error dataDir is a pglite option
+      { adapter: 'redis', url: 'redis://h', dataDir: '/d' },
+      // @ts-expect-error table and migrate are SQL options
+      { adapter: 'memory', table: 't', migrate: true },
+      // @ts-expect-error the redis adapter needs its URL
+      { adapter: 'redis' },
+    ];
+    for (const config of configs) expect(() => validateConfig(config)).toThrow(ConfigError);
+  });
+  it('ConfigError is invalid_input, with the field at fault', () => {
+    const err = new ConfigError('ttlMs', 'must be positive');
+    expect(err).toMatchObject({ code: 'invalid_input', field: 'ttlMs', message: 'ttlMs: must be positive', name: 'ConfigError' });
+    expect(isSessionStoreError(err, 'invalid_input')).toBe(true);
   });
   it('createSessionStore validates before connecting anywhere', async () => {
     expect(await fieldOfAsync(createSessionStore({ adapter: 'redis', url: 'redis://127.0.0.1:1' }))).toBe('keyset');

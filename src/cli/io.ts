@@ -19,9 +19,7 @@ Exit codes:
   2  usage: unknown command or option, missing argument, invalid configuration value
 
 Configuration comes from the same SSS_* environment variables the library reads
-(sealed-session-store/config): SSS_ADAPTER, SSS_URL (or REDIS_URL / DATABASE_URL),
-SSS_PGLITE_DIR, SSS_PREFIX, SSS_TABLE, SSS_NAMESPACE, SSS_TTL_MS, SSS_ABSOLUTE_TTL_MS,
-SSS_KEYSET / SSS_KEYSET_JSON, SSS_KEYSET_PASSPHRASE, SSS_KEYSET_INSECURE_CLEARTEXT.
+(sealed-session-store/config), read by the same rules; docs/configuration.md lists them.
 Options on the command line override them.`;
 
 export interface CliIo {

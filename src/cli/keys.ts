@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { type Command, Argument } from 'commander';
 import { isSessionStoreError } from '../contract/errors.js';
-import { Keyring } from '../keys/keyring.js';
+import { Keyring, type KeyringManager } from '../keys/keyring.js';
 import { passphraseProvider } from '../keys/providers/passphrase.js';
 import { KEY_PURPOSES, type KeyInfo, type KeyPurpose } from '../keys/types.js';
 import { CliError, type CliIo, Output, UsageError, formatDuration, iso } from './io.js';
@@ -38,7 +38,7 @@ function printKeys(out: Output, keys: KeyInfo[], now: number): void {
 }
 
 /** Runs `fn` inside the keyset's transaction, turning an unknown kid into a message naming the keyset. */
-async function change<T>(keyring: Keyring, kid: string | undefined, fn: (ring: Keyring) => T): Promise<T> {
+async function change<T>(keyring: Keyring, kid: string | undefined, fn: (manager: KeyringManager) => T): Promise<T> {
   try {
     return await keyring.transaction(fn);
   } catch (err) {
@@ -103,7 +103,7 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
     const out = new Output(io, opts.json === true);
     const { keyring } = await openKeyring(opts, io);
     const before = keyring.list().find((k) => k.purpose === purpose && k.status === 'primary')?.kid;
-    const info = await change(keyring, undefined, (ring) => ring.rotate(purpose, { activate: opts.addOnly !== true }));
+    const info = await change(keyring, undefined, (manager) => manager.rotate(purpose, { activate: opts.addOnly !== true }));
     out.line(
       opts.addOnly === true
         ? `Added ${purpose} key ${info.kid} as active (promote it with \`sealed-session keys promote ${info.kid}\` once every instance has reloaded).`
@@ -117,7 +117,7 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
     async (kid: string, opts: KeysetOptions) => {
       const out = new Output(io, opts.json === true);
       const { keyring } = await openKeyring(opts, io);
-      await change(keyring, kid, (ring) => ring.promote(kid));
+      await change(keyring, kid, (manager) => manager.promote(kid));
       const info = keyring.get(kid)!;
       out.line(`${info.purpose} key ${kid} is now primary.`);
       out.result({ ok: true, kid, purpose: info.purpose, status: info.status });
@@ -148,7 +148,7 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
         await created.close();
       }
     } else {
-      await change(keyring, kid, (ring) => ring.retire(kid, opts.force === true ? { force: true } : {}));
+      await change(keyring, kid, (manager) => manager.retire(kid, opts.force === true ? { force: true } : {}));
     }
     out.line(`${info.purpose} key ${kid} is retired${opts.force === true ? ' (forced)' : ''}. It can be reactivated until destroyed: \`sealed-session keys destroy ${kid}\` erases it.`);
     out.result({ ok: true, kid, purpose: info.purpose, status: 'retired', forced: opts.force === true });
@@ -158,7 +158,7 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
     async (kid: string, opts: KeysetOptions) => {
       const out = new Output(io, opts.json === true);
       const { keyring } = await openKeyring(opts, io);
-      await change(keyring, kid, (ring) => ring.destroy(kid));
+      await change(keyring, kid, (manager) => manager.destroy(kid));
       out.line(`Key ${kid} is destroyed: its material is gone from the keyset file.`);
       out.result({ ok: true, kid, status: 'destroyed' });
     },

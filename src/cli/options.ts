@@ -1,14 +1,17 @@
 /**
  * The options shared by commands, and how they become the library's configuration: the SSS_*
  * environment first (exactly what `loadConfigFromEnv` gives the application), then the command
- * line on top. So by default the CLI opens the same backend, namespace and keyset as the app.
+ * line on top. So by default the CLI opens the same backend, namespace and keyset as the app, and
+ * reads every variable by the library's own rules.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { type CreatedSessionStore, type SessionStoreConfig, createSessionStore, loadConfigFromEnv, loadKeyring, validateConfig } from '../config.js';
+import { type CreatedSessionStore, createSessionStore, loadConfigFromEnv, loadKeyring, validateConfig } from '../config/index.js';
+import { type CommonConfig, type ConfigDraft, DURATION_BOUNDS } from '../config/types.js';
 import { isSessionStoreError } from '../contract/errors.js';
 import type { Keyring } from '../keys/keyring.js';
+import { parseIntOption } from '../util/options.js';
 import { CliError, type CliIo, UsageError } from './io.js';
 
 export interface KeysetOptions {
@@ -54,43 +57,59 @@ export function addStoreOptions(cmd: Command): Command {
   );
 }
 
+/**
+ * A whole-number option (`util/options` rules, like every integer option of the library), or
+ * undefined when absent. A bad value is a usage error naming the option.
+ */
+export function intArg(value: string | undefined, min: number, max: number, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseIntOption(value, min, max, name);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 const ADAPTER_ENV = ['SSS_ADAPTER', 'SSS_URL', 'SSS_PGLITE_DIR'];
 
-/** The configuration: environment, then command-line overrides. Throws `UsageError` / `ConfigError`. */
-export function resolveConfig(opts: StoreOptions, io: CliIo): SessionStoreConfig {
+function nonEmpty(value: string, flag: string): string {
+  if (value.trim() === '') throw new UsageError(`${flag} needs a value`);
+  return value;
+}
+
+/**
+ * The configuration: environment, then command-line overrides. The flags that choose the store or
+ * the keyset replace the variables of the same meaning before config's own parser reads them, so a
+ * value means the same whichever way it came (SSS_KEYSET_INSECURE_CLEARTEXT=yes is
+ * --insecure-cleartext, as the application reads it). The result is a draft: `openStore`
+ * validates it whole, key commands use its keyset only. Throws `UsageError` / `ConfigError`.
+ */
+export function resolveConfig(opts: StoreOptions, io: CliIo): ConfigDraft {
   const chosen = [opts.redis, opts.postgres, opts.pglite].filter((x) => x !== undefined).length;
   if (chosen > 1) throw new UsageError('choose one of --redis, --postgres, --pglite');
   const env = { ...io.env };
   if (chosen === 1) for (const k of ADAPTER_ENV) delete env[k];
-  const config = loadConfigFromEnv(env);
-  if (opts.redis !== undefined) {
-    config.adapter = 'redis';
-    config.url = opts.redis;
-  } else if (opts.postgres !== undefined) {
-    config.adapter = 'postgres';
-    config.url = opts.postgres;
-  } else if (opts.pglite !== undefined) {
-    config.adapter = 'pglite';
-    config.dataDir = resolve(io.cwd, opts.pglite);
-    delete config.url;
+  if (opts.redis !== undefined) Object.assign(env, { SSS_ADAPTER: 'redis', SSS_URL: nonEmpty(opts.redis, '--redis') });
+  if (opts.postgres !== undefined) Object.assign(env, { SSS_ADAPTER: 'postgres', SSS_URL: nonEmpty(opts.postgres, '--postgres') });
+  if (opts.pglite !== undefined) Object.assign(env, { SSS_ADAPTER: 'pglite', SSS_PGLITE_DIR: nonEmpty(opts.pglite, '--pglite') });
+  // Keyset: --keyset replaces whatever the environment named.
+  if (opts.keyset !== undefined) {
+    delete env.SSS_KEYSET_JSON;
+    env.SSS_KEYSET = nonEmpty(opts.keyset, '--keyset');
   }
-  if (config.adapter !== 'redis' && config.adapter !== 'postgres') delete config.url;
+  if (opts.insecureCleartext === true) env.SSS_KEYSET_INSECURE_CLEARTEXT = '1';
+  if (opts.passphraseEnv !== undefined) env.SSS_KEYSET_PASSPHRASE = passphraseFrom(opts, io);
+
+  const config: ConfigDraft = loadConfigFromEnv(env);
   if (config.dataDir !== undefined) config.dataDir = resolve(io.cwd, config.dataDir);
+  if (config.keyset?.path !== undefined) config.keyset.path = resolve(io.cwd, config.keyset.path);
+  // Backend options go onto the draft, so a misplaced one is reported by its config name.
   if (opts.namespace !== undefined) config.namespace = opts.namespace;
   if (opts.prefix !== undefined) config.prefix = opts.prefix;
   if (opts.table !== undefined) config.table = opts.table;
-  if (opts.connectTimeout !== undefined) {
-    if (!/^[0-9]{1,7}$/.test(opts.connectTimeout)) throw new UsageError('--connect-timeout must be a whole number of milliseconds');
-    config.connectTimeoutMs = Number(opts.connectTimeout);
-  }
-  // Keyset: --keyset replaces whatever the environment named.
-  if (opts.keyset !== undefined) config.keyset = { path: opts.keyset };
-  if (config.keyset?.path !== undefined) config.keyset.path = resolve(io.cwd, config.keyset.path);
-  if (config.keyset !== undefined) {
-    const passphrase = passphraseFrom(opts, io);
-    if (passphrase !== undefined) config.keyset.passphrase = passphrase;
-    if (opts.insecureCleartext === true || io.env.SSS_KEYSET_INSECURE_CLEARTEXT === '1') config.keyset.insecureCleartext = true;
-  }
+  const [minMs, maxMs] = DURATION_BOUNDS.connectTimeoutMs;
+  const timeout = intArg(opts.connectTimeout, minMs, maxMs, '--connect-timeout');
+  if (timeout !== undefined) config.connectTimeoutMs = timeout;
   return config;
 }
 
@@ -106,7 +125,7 @@ export function passphraseFrom(opts: KeysetOptions, io: CliIo): string | undefin
   return v === undefined || v === '' ? undefined : v;
 }
 
-function requireKeyset(config: SessionStoreConfig): void {
+function requireKeyset(config: ConfigDraft): void {
   const k = config.keyset;
   if (k === undefined) throw new UsageError('no keyset: pass --keyset PATH or set SSS_KEYSET (create one with `sealed-session keys generate`)');
   if (k.path === undefined || k.passphrase !== undefined || k.insecureCleartext === true) return;
@@ -133,7 +152,7 @@ function requireKeyset(config: SessionStoreConfig): void {
 }
 
 /** Explains a keyset that does not open in words an operator can act on. */
-function keysetFailure(err: unknown, config: SessionStoreConfig): never {
+function keysetFailure(err: unknown, config: ConfigDraft): never {
   const where = config.keyset?.path !== undefined ? `keyset file ${config.keyset.path}` : 'keyset from SSS_KEYSET_JSON';
   if (isSessionStoreError(err, 'integrity')) throw new CliError(`cannot open ${where}: wrong passphrase, or the file was damaged or tampered with`, 1, 'integrity');
   if (isSessionStoreError(err)) throw new CliError(err.message, 1, err.code);
@@ -141,13 +160,15 @@ function keysetFailure(err: unknown, config: SessionStoreConfig): never {
 }
 
 /** The keyring the configuration names (for key commands: no backend is contacted). */
-export async function openKeyring(opts: KeysetOptions, io: CliIo): Promise<{ keyring: Keyring; config: SessionStoreConfig }> {
+export async function openKeyring(opts: KeysetOptions, io: CliIo): Promise<{ keyring: Keyring; config: ConfigDraft }> {
   const config = resolveConfig({ ...opts }, io);
   requireKeyset(config);
-  // Only the keyset matters here: check it, whatever the backend settings say.
-  validateConfig({ adapter: 'memory', keyset: config.keyset! });
+  // Only the keyset (and the lifetime its sign/hash keys are retired by) matters here: check it,
+  // whatever the backend settings say.
+  const keysOnly = { adapter: 'memory', keyset: config.keyset, ...(config.absoluteTtlMs === undefined ? {} : { absoluteTtlMs: config.absoluteTtlMs }) };
+  validateConfig(keysOnly);
   try {
-    return { keyring: await loadKeyring(config), config };
+    return { keyring: await loadKeyring(keysOnly), config };
   } catch (err) {
     keysetFailure(err, config);
   }
@@ -157,9 +178,9 @@ export async function openKeyring(opts: KeysetOptions, io: CliIo): Promise<{ key
 export async function openStore(
   opts: StoreOptions,
   io: CliIo,
-  extra: Partial<SessionStoreConfig> = {},
+  extra: Pick<CommonConfig, 'lazyReencrypt' | 'unsafeAcceptPlaintext'> = {},
 ): Promise<CreatedSessionStore> {
-  const config = { ...resolveConfig(opts, io), ...extra };
+  const config: ConfigDraft = { ...resolveConfig(opts, io), ...extra };
   requireKeyset(config);
   validateConfig(config);
   let keyring: Keyring;

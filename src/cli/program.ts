@@ -4,7 +4,7 @@
  * --json, into a JSON document on stdout.
  */
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../config/index.js';
 import { isSessionStoreError } from '../contract/errors.js';
 import { CliError, CliExit, type CliIo, EXIT_CODES_HELP, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './io.js';
 import { registerKeysCommands } from './keys.js';

@@ -12,7 +12,8 @@ import type { RekeyProgress } from '../layers/encrypt.js';
 import type { SecureStore } from '../secure-store.js';
 import type { RecordStore } from '../contract/store.js';
 import { CliExit, type CliIo, Output, UsageError, formatDuration } from './io.js';
-import { type StoreOptions, addStoreOptions, openStore } from './options.js';
+import { sleep } from '../util/time.js';
+import { type StoreOptions, addStoreOptions, intArg, openStore } from './options.js';
 
 interface RekeyCliOptions extends StoreOptions {
   cursor?: string;
@@ -22,12 +23,6 @@ interface RekeyCliOptions extends StoreOptions {
   fromPlaintext?: boolean;
   progress?: boolean;
   count?: boolean;
-}
-
-function intOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^[0-9]{1,9}$/.test(value) || Number(value) < min || Number(value) > max) throw new UsageError(`${name} must be an integer in ${min}..${max}`);
-  return Number(value);
 }
 
 /** Counts what the walk will visit (the backend's live records), for the bar's total and ETA. */
@@ -41,19 +36,6 @@ async function countRecords(backend: RecordStore, signal: AbortSignal | undefine
     cursor = page.cursor;
   } while (cursor !== undefined);
   return n;
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 export function registerRekeyCommand(program: Command, io: CliIo): void {
@@ -72,9 +54,9 @@ export function registerRekeyCommand(program: Command, io: CliIo): void {
       .addOption(new Option('--no-count', 'skip the counting pass (no total or ETA)')),
   ).action(async (opts: RekeyCliOptions) => {
     const out = new Output(io, opts.json === true);
-    const batchSize = intOption(opts.batchSize, '--batch-size', 1, 1000) ?? 100;
-    const concurrency = intOption(opts.concurrency, '--concurrency', 1, 64) ?? 16;
-    const maxRate = intOption(opts.maxRate, '--max-rate', 1, 1_000_000);
+    const batchSize = intArg(opts.batchSize, 1, 1000, '--batch-size') ?? 100;
+    const concurrency = intArg(opts.concurrency, 1, 64, '--concurrency') ?? 16;
+    const maxRate = intArg(opts.maxRate, 1, 1_000_000, '--max-rate');
     if (opts.cursor !== undefined && opts.cursor === '') throw new UsageError('--cursor needs the value printed by the interrupted run');
     const created = await openStore(opts, io, opts.fromPlaintext === true ? { unsafeAcceptPlaintext: true } : {});
     try {

@@ -1,29 +1,29 @@
 /**
- * The keyring: every key the library uses, by purpose, with Tink's invariants.
+ * The keyring: every key the library uses, by purpose, read on the hot path (`primary`, `keyFor`,
+ * `keysFor`) and never changed in place by a caller. Changes go through a `KeyringManager`
+ * (keyring-manager.ts: rotate, promote, retire, reactivate, destroy and their invariants), whose
+ * checked result the keyring installs; a source-backed keyring changes only inside `transaction()`
+ * (keyring-source.ts), so every change is locked, re-read and saved.
  *
- * - exactly one primary per purpose; the primary is never retired or destroyed;
- * - keys are at least 256 bits (`encrypt` keys exactly 256);
+ * What a keyring always holds, checked on every install:
+ * - exactly one primary per purpose that has keys; keys of at least 256 bits (`encrypt` exactly 256);
  * - a destroyed key's material is erased (zeroed in memory, absent from every serialization);
- * - `sign` and `hash` keys retire only once every session that could still carry their output has
- *   ended (`demotedAt + maxSessionLifetimeMs`), unless forced;
- * - violations throw `key_state`; an unusable kid (absent, retired, destroyed, other purpose) is
- *   `unknown_key`.
- *
- * A keyring lives in memory. It can be backed by a `KeyringSource` (a keyset file, an environment
- * variable): `reload()` / `watch()` pick up changes made elsewhere, and a writable source is only
- * changed inside `transaction()`, which locks, reloads, applies, writes and unlocks, so two
- * rotations at once (two processes, two instances) never lose a key.
+ * - an unusable kid (absent, retired, destroyed, other purpose) is one `unknown_key`.
  */
 import { KeyStateError, UnknownKeyError } from '../contract/errors.js';
-import { base64urlId } from '../util/bytes.js';
+import { intOption } from '../util/options.js';
 import { type RandomSource, secureRandom } from '../util/random.js';
 import { type KeysetEnvOptions, KeysetEnvSource } from './env.js';
 import { type KeysetFileOptions, KeysetFileSource } from './file.js';
-import { type KeyEntry, type KeysetJwks, checkInvariants, checkKeyLength, parseJwks, toJwks } from './jwks.js';
+import { type KeyEntry, type KeysetJwks, checkInvariants, parseJwks, toJwks } from './jwks.js';
+import { KeyringManager, type KeyringManagerOptions, type RetireOptions } from './keyring-manager.js';
+import { KeyringSync, type WatchOptions } from './keyring-source.js';
 import type { KeyEncryptionProvider } from './providers/types.js';
 import type { KeyringSource } from './source.js';
 import { type WrappedKeysetDocument, unwrapKeyset, wrapKeyset } from './wrapped.js';
 import { KEY_PURPOSES, type KeyInfo, type KeyPurpose } from './types.js';
+
+export { KeyringManager, type RetireOptions, type WatchOptions };
 
 /** Twelve hours: OWASP's usual upper bound for an absolute session lifetime. */
 export const DEFAULT_MAX_SESSION_LIFETIME_MS = 12 * 60 * 60 * 1000;
@@ -45,48 +45,32 @@ export interface UsableKey {
   readonly key: Uint8Array;
 }
 
-export interface RetireOptions {
-  /** Skip the lifetime rule (sign/hash) - sessions still carrying the key's output will fail. */
-  force?: boolean;
-}
-
-export interface WatchOptions {
-  /** Polling interval; default 2000 ms. */
-  intervalMs?: number;
-  /** Called when a reload fails (the keyring keeps its current keys). Default: ignore. */
-  onError?: (err: unknown) => void;
-}
-
 export class Keyring {
   private entries = new Map<string, KeyEntry>();
   private primaries: Record<KeyPurpose, UsableKey | undefined> = { encrypt: undefined, sign: undefined, hash: undefined };
   private usable: Record<KeyPurpose, UsableKey[]> = { encrypt: [], sign: [], hash: [] };
   private readonly listeners = new Set<() => void>();
-  private readonly now: () => number;
-  private readonly random: RandomSource;
+  private readonly managerOptions: KeyringManagerOptions;
   readonly maxSessionLifetimeMs: number;
-  private readonly source: KeyringSource | undefined;
-  private inTransaction = false;
-  private txChain: Promise<unknown> = Promise.resolve();
-  private fingerprint = '';
+  private readonly sync: KeyringSync | undefined;
 
   /** Use `generate()`, `fromFile()`, `fromEnv()`, `fromSource()` or `insecureFromCleartextJwks()`. */
   protected constructor(entries: KeyEntry[], options: KeyringOptions, source?: KeyringSource) {
-    this.now = options.now ?? Date.now;
-    this.random = options.random ?? secureRandom;
-    const life = options.maxSessionLifetimeMs ?? DEFAULT_MAX_SESSION_LIFETIME_MS;
-    if (typeof life !== 'number' || !Number.isFinite(life) || life < 0) throw new RangeError('maxSessionLifetimeMs must be a finite number >= 0');
-    this.maxSessionLifetimeMs = life;
-    this.source = source;
+    this.managerOptions = managerOptions(options);
+    this.maxSessionLifetimeMs = this.managerOptions.maxSessionLifetimeMs;
     this.replace(entries);
+    const install = (next: KeyEntry[]) => {
+      this.replace(next);
+      this.emit();
+    };
+    this.sync = source === undefined ? undefined : new KeyringSync(source, entries, { options: this.managerOptions, install });
   }
 
   /** A fresh in-memory keyring with one primary key per purpose. */
   static generate(options: KeyringOptions = {}): Keyring {
-    const ring = new Keyring([], options);
-    for (const purpose of KEY_PURPOSES) ring.addKey(purpose, 'primary');
-    ring.rebuild();
-    return ring;
+    const manager = new KeyringManager([], managerOptions(options));
+    for (const purpose of KEY_PURPOSES) manager.rotate(purpose);
+    return new Keyring(manager.finish(), options);
   }
 
   /**
@@ -167,91 +151,41 @@ export class Keyring {
     return [...this.entries.values()].map((e) => ({ ...e.info }));
   }
 
-  // ---------------------------------------------------------------- lifecycle
-
-  /**
-   * Adds a fresh key of `purpose`. By default it becomes primary and the old primary stays
-   * `active` (still opens, verifies, recomputes). With `activate: false` it is added as `active`
-   * only: step one of the fleet sequence (add everywhere, then promote, then retire).
-   */
-  rotate(purpose: KeyPurpose, options: { activate?: boolean } = {}): KeyInfo {
-    this.assertMutable();
-    const activate = options.activate ?? true;
-    const hasPrimary = this.primaries[purpose] !== undefined;
-    if (activate && hasPrimary) this.demote(purpose);
-    const e = this.addKey(purpose, activate || !hasPrimary ? 'primary' : 'active');
-    this.changed();
-    return { ...e.info };
-  }
-
-  /** Makes an `active` key the primary of its purpose; the old primary becomes `active`. */
-  promote(kid: string): void {
-    this.assertMutable();
-    const e = this.mustGet(kid);
-    if (e.info.status === 'primary') return;
-    if (e.info.status !== 'active') throw new KeyStateError(`key ${kid} is ${e.info.status}; only an active key can be promoted${e.info.status === 'retired' ? ' (reactivate it first)' : ''}`);
-    this.demote(e.info.purpose);
-    e.info.status = 'primary';
-    delete e.info.demotedAt;
-    this.changed();
-  }
-
-  /**
-   * Stops a key from being used at all (it stays on file and can be reactivated).
-   * Never the primary. A `sign` / `hash` key only after `demotedAt + maxSessionLifetimeMs` unless
-   * forced: tokens and owner hashes made under it may still be presented until then.
-   * An `encrypt` key's sessions can only be counted by the store: use `EncryptedStore.retireKey`.
-   */
-  retire(kid: string, options: RetireOptions = {}): void {
-    this.assertMutable();
-    const e = this.mustGet(kid);
-    const { status, purpose, demotedAt } = e.info;
-    if (status === 'retired') return;
-    if (status === 'primary') throw new KeyStateError(`key ${kid} is the primary ${purpose} key; promote another key first`);
-    if (status === 'destroyed') throw new KeyStateError(`key ${kid} is destroyed`);
-    if (purpose !== 'encrypt' && options.force !== true && demotedAt !== undefined) {
-      const notBefore = demotedAt + this.maxSessionLifetimeMs;
-      if (this.now() < notBefore) {
-        throw new KeyStateError(
-          `${purpose} key ${kid} may still be needed by live sessions until ${new Date(notBefore).toISOString()} (demotedAt + maxSessionLifetimeMs); pass { force: true } to retire it anyway`,
-        );
-      }
-    }
-    e.info.status = 'retired';
-    this.changed();
-  }
-
-  /** Brings a retired key back to `active` (undoes a retire). */
-  reactivate(kid: string): void {
-    this.assertMutable();
-    const e = this.mustGet(kid);
-    if (e.info.status === 'active') return;
-    if (e.info.status !== 'retired') throw new KeyStateError(`key ${kid} is ${e.info.status}; only a retired key can be reactivated`);
-    e.info.status = 'active';
-    this.changed();
-  }
-
-  /**
-   * Erases a retired key's material for good; its kid stays listed so it is never reused and
-   * anything under it reports `unknown_key`. Retire first (a live key cannot vanish in one step).
-   */
-  destroy(kid: string): void {
-    this.assertMutable();
-    const e = this.mustGet(kid);
-    if (e.info.status === 'destroyed') return;
-    if (e.info.status !== 'retired') throw new KeyStateError(`key ${kid} is ${e.info.status}; retire it before destroying it`);
-    e.info.status = 'destroyed';
-    e.key?.fill(0);
-    e.key = undefined;
-    this.changed();
-  }
-
   /** Calls `listener` after every change (mutation or reload that changed something). Returns an unsubscribe function. */
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => {
       this.listeners.delete(listener);
     };
+  }
+
+  // ---------------------------------------------------------------- changes (in-memory keyrings)
+  // Each runs one `KeyringManager` step and installs its result; the rules and errors are the
+  // manager's. A source-backed keyring refuses them: use `transaction()`.
+
+  /** `KeyringManager.rotate`: a fresh key of `purpose`, primary unless `activate: false`. */
+  rotate(purpose: KeyPurpose, options: { activate?: boolean } = {}): KeyInfo {
+    return this.change((m) => m.rotate(purpose, options));
+  }
+
+  /** `KeyringManager.promote`: an active key becomes primary. */
+  promote(kid: string): void {
+    this.change((m) => m.promote(kid));
+  }
+
+  /** `KeyringManager.retire`: never the primary; sign/hash keys only after their lifetime rule unless forced. */
+  retire(kid: string, options: RetireOptions = {}): void {
+    this.change((m) => m.retire(kid, options));
+  }
+
+  /** `KeyringManager.reactivate`: a retired key back to active. */
+  reactivate(kid: string): void {
+    this.change((m) => m.reactivate(kid));
+  }
+
+  /** `KeyringManager.destroy`: erases a retired key's material for good. */
+  destroy(kid: string): void {
+    this.change((m) => m.destroy(kid));
   }
 
   // ---------------------------------------------------------------- serialization and sources
@@ -271,7 +205,12 @@ export class Keyring {
 
   /** What backs this keyring (e.g. `keyset file keys/app.json`), or undefined for an in-memory one. */
   get sourceDescription(): string | undefined {
-    return this.source?.description;
+    return this.sync?.source.description;
+  }
+
+  /** True when changes must go through `transaction()` (the keyring is backed by a writable source). */
+  get persistent(): boolean {
+    return this.sync?.source.writable === true;
   }
 
   /**
@@ -280,14 +219,8 @@ export class Keyring {
    * it was and rejects.
    */
   async reload(): Promise<boolean> {
-    if (this.source === undefined) throw new KeyStateError('this keyring has no source to reload from');
-    const current = await this.source.read();
-    if (current === undefined) throw new KeyStateError(`${this.source.description} holds no keyset`);
-    const parsed = parseJwks(current);
-    if (fingerprintOf(parsed) === this.fingerprint) return false;
-    this.replace(parsed);
-    this.emit();
-    return true;
+    if (this.sync === undefined) throw new KeyStateError('this keyring has no source to reload from');
+    return this.sync.reload();
   }
 
   /**
@@ -295,91 +228,41 @@ export class Keyring {
    * survives atomic renames). The timer never keeps the process alive. Returns a stop function.
    */
   watch(options: WatchOptions = {}): () => void {
-    if (this.source?.watch === undefined) throw new KeyStateError('this keyring has no source that can be watched');
-    const onError = options.onError ?? (() => {});
-    return this.source.watch(
-      () => {
-        this.reload().catch(onError);
-      },
-      { intervalMs: options.intervalMs ?? 2000 },
-    );
+    if (this.sync === undefined) throw new KeyStateError('this keyring has no source that can be watched');
+    return this.sync.watch(options);
   }
 
   /**
-   * Changes a source-backed keyring safely: under the source's lock, reloads the stored keyset,
-   * runs `fn` (which calls `rotate` / `promote` / `retire` / `destroy` on this keyring), then stores
-   * the result. If `fn` throws, nothing is stored and the keyring returns to the stored keyset.
+   * Changes a source-backed keyring safely: under the source's lock, reads the stored keyset, hands
+   * `fn` a `KeyringManager` over it (call `rotate` / `promote` / `retire` / `reactivate` /
+   * `destroy` on it), checks and stores the result, then installs it here and fires `onChange`.
+   * If `fn` throws, nothing is stored and this keyring keeps its keys.
    */
-  async transaction<T>(fn: (ring: this) => T | Promise<T>): Promise<T> {
-    const source = this.source;
-    if (source === undefined) throw new KeyStateError('this keyring has no source; change it directly');
-    if (!source.writable || source.transaction === undefined) throw new KeyStateError(`${source.description} is read-only`);
-    const run = async (): Promise<T> => {
-      let result: T | undefined;
-      await source.transaction!(async (stored) => {
-        this.replace(stored === undefined ? [] : parseJwks(stored));
-        this.inTransaction = true;
-        try {
-          result = await fn(this);
-        } catch (err) {
-          this.inTransaction = false;
-          this.replace(stored === undefined ? [] : parseJwks(stored));
-          throw err;
-        }
-        this.inTransaction = false;
-        checkInvariants([...this.entries.values()]);
-        return this.insecureExportCleartextJwks();
-      });
-      this.emit();
-      return result as T;
-    };
-    const next = this.txChain.then(run, run);
-    this.txChain = next.catch(() => undefined);
-    return next;
-  }
-
-  /** True when changes must go through `transaction()` (the keyring is backed by a writable source). */
-  get persistent(): boolean {
-    return this.source?.writable === true;
+  async transaction<T>(fn: (manager: KeyringManager) => T | Promise<T>): Promise<T> {
+    if (this.sync === undefined) throw new KeyStateError('this keyring has no source; change it directly');
+    return this.sync.transaction(fn);
   }
 
   // ---------------------------------------------------------------- internals
 
-  private assertMutable(): void {
-    if (this.source === undefined || this.inTransaction) return;
-    // A change made only in this process's memory would be lost on restart and never reach the
-    // rest of the fleet (sessions sealed under a key nobody else holds).
-    throw new KeyStateError(
-      this.source.writable
-        ? `this keyring is backed by ${this.source.description}: change it inside keyring.transaction(...) so the change is locked and saved`
-        : `this keyring is backed by ${this.source.description}, which is read-only`,
-    );
-  }
-
-  private mustGet(kid: string): KeyEntry {
-    const e = this.entries.get(kid);
-    if (e === undefined) throw new UnknownKeyError();
-    return e;
-  }
-
-  private demote(purpose: KeyPurpose): void {
-    for (const e of this.entries.values()) {
-      if (e.info.purpose === purpose && e.info.status === 'primary') {
-        e.info.status = 'active';
-        e.info.demotedAt = this.now();
-      }
+  private change<T>(step: (manager: KeyringManager) => T): T {
+    if (this.sync !== undefined) {
+      // A change made only in this process's memory would be lost on restart and never reach the
+      // rest of the fleet (sessions sealed under a key nobody else holds).
+      const { source } = this.sync;
+      throw new KeyStateError(
+        source.writable
+          ? `this keyring is backed by ${source.description}: change it inside keyring.transaction(...) so the change is locked and saved`
+          : `this keyring is backed by ${source.description}, which is read-only`,
+      );
     }
-  }
-
-  private addKey(purpose: KeyPurpose, status: 'primary' | 'active'): KeyEntry {
-    const key = this.random(32);
-    checkKeyLength(purpose, key.length);
-    let kid: string;
-    do kid = base64urlId(this.random(9));
-    while (this.entries.has(kid));
-    const e: KeyEntry = { info: { kid, purpose, status, createdAt: this.now() }, key };
-    this.entries.set(kid, e);
-    return e;
+    const manager = new KeyringManager(this.entries.values(), this.managerOptions);
+    const result = step(manager);
+    if (manager.changed) {
+      this.replace(manager.finish());
+      this.emit();
+    }
+    return result;
   }
 
   private replace(entries: KeyEntry[]): void {
@@ -392,11 +275,6 @@ export class Keyring {
       if (e.key !== undefined && (now === undefined || now.info.status === 'destroyed') && now?.key !== e.key) e.key.fill(0);
     }
     this.rebuild();
-  }
-
-  private changed(): void {
-    this.rebuild();
-    this.emit();
   }
 
   private rebuild(): void {
@@ -415,7 +293,6 @@ export class Keyring {
     }
     this.primaries = primaries;
     this.usable = usable;
-    this.fingerprint = fingerprintOf(this.entries.values());
   }
 
   private emit(): void {
@@ -429,9 +306,11 @@ export class Keyring {
   }
 }
 
-/** A cheap identity of a keyset's state (kids, statuses, timestamps) for change detection. */
-function fingerprintOf(entries: Iterable<KeyEntry>): string {
-  const parts: string[] = [];
-  for (const e of entries) parts.push(`${e.info.kid}:${e.info.purpose}:${e.info.status}:${e.info.createdAt}:${e.info.demotedAt ?? ''}`);
-  return parts.sort().join('|');
+/** The keyring's options with their defaults, checked (`invalid_input`). */
+function managerOptions(options: KeyringOptions): KeyringManagerOptions {
+  return Object.freeze({
+    now: options.now ?? Date.now,
+    random: options.random ?? secureRandom,
+    maxSessionLifetimeMs: intOption(options.maxSessionLifetimeMs, DEFAULT_MAX_SESSION_LIFETIME_MS, 0, Number.MAX_SAFE_INTEGER, 'maxSessionLifetimeMs'),
+  });
 }

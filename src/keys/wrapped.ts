@@ -9,7 +9,7 @@
  * Why refuse cleartext by default: whoever can replace a keyset file could otherwise slip in
  * keys they know, and every session sealed afterwards would be readable to them.
  */
-import { IntegrityError, KeyStateError } from '../contract/errors.js';
+import { IntegrityError, InvalidInputError, KeyStateError } from '../contract/errors.js';
 import { utf8Decode, utf8Encode } from '../util/bytes.js';
 import type { KeysetJwks } from './jwks.js';
 import type { KeyEncryptionProvider, WrappedBlob } from './providers/types.js';
@@ -40,11 +40,12 @@ function aadFor(provider: string): Uint8Array {
   return utf8Encode(`${WRAPPED_FORMAT}/v${WRAPPED_VERSION}/${provider}`);
 }
 
+/** Checks a source's protection options (`invalid_input`): a bad option, not a bad keyset. */
 export function assertProtection(p: KeysetProtection): void {
   if (p.provider === undefined && p.insecureCleartext !== true) {
-    throw new KeyStateError('a keyset at rest needs a key-encryption `provider` (e.g. passphraseProvider(...)), or `insecureCleartext: true` to accept a cleartext keyset');
+    throw new InvalidInputError('a keyset at rest needs a key-encryption `provider` (e.g. passphraseProvider(...)), or `insecureCleartext: true` to accept a cleartext keyset');
   }
-  if (p.provider !== undefined && !PROVIDER_NAME.test(p.provider.name)) throw new KeyStateError(`provider name must match ${PROVIDER_NAME}`);
+  if (p.provider !== undefined && !PROVIDER_NAME.test(p.provider.name)) throw new InvalidInputError(`provider name must match ${PROVIDER_NAME}`);
 }
 
 export async function wrapKeyset(jwks: KeysetJwks, provider: KeyEncryptionProvider): Promise<WrappedKeysetDocument> {

@@ -34,3 +34,13 @@ export function describe(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
   return typeof value;
 }
+
+/**
+ * The whole number written in `text` (decimal digits, as an environment variable or a command-line
+ * argument carries it), checked like `intOption`. Anything else is `invalid_input` naming `name`.
+ */
+export function parseIntOption(text: string, min: number, max: number, name: string): number {
+  const digits = text.trim();
+  if (!/^[0-9]{1,16}$/.test(digits)) throw new InvalidInputError(`${name} must be an integer in ${min}..${max}, got ${describe(text)}`);
+  return intOption(Number(digits), min, min, max, name);
+}

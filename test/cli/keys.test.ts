@@ -123,6 +123,32 @@ describe('keyset errors', () => {
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/no keyset/);
   });
+
+  it('reads SSS_KEYSET_INSECURE_CLEARTEXT by the library\'s rule (1|true|yes|on, 0|false|no|off), refusing anything else', async () => {
+    const clear = join(dir, 'flag.json');
+    expect((await cli(['keys', 'generate', '--keyset', clear, '--insecure-cleartext'])).code).toBe(0);
+    for (const on of ['1', 'true', 'yes', 'ON']) {
+      const run = await cli(['keys', 'list', '--keyset', clear], { env: { SSS_KEYSET_INSECURE_CLEARTEXT: on } });
+      expect(run.code, `${on}: ${run.stderr}`).toBe(0);
+    }
+    // The same variable reaches the CLI through SSS_KEYSET as well as through --keyset.
+    expect((await cli(['keys', 'list'], { env: { SSS_KEYSET: clear, SSS_KEYSET_INSECURE_CLEARTEXT: 'yes' } })).code).toBe(0);
+    const off = await cli(['keys', 'list', '--keyset', clear], { env: { SSS_KEYSET_INSECURE_CLEARTEXT: 'off' } });
+    expect(off.code).toBe(2);
+    expect(off.stderr).toMatch(/CLEARTEXT keyset: pass --insecure-cleartext/);
+    const bad = await cli(['keys', 'list', '--keyset', clear, '--json'], { env: { SSS_KEYSET_INSECURE_CLEARTEXT: 'maybe' } });
+    expect(bad.code).toBe(2);
+    expect(json(bad)).toMatchObject({ ok: false, error: { code: 'invalid_input', field: 'SSS_KEYSET_INSECURE_CLEARTEXT' } });
+  });
+
+  it('integer options share one rule: a usage error naming the option', async () => {
+    const bad = await cli(['usage', '--pglite', join(dir, 'never'), '--connect-timeout', '30s', '--keyset', join(dir, 'flag.json'), '--insecure-cleartext']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--connect-timeout must be an integer in 1\.\.600000, got "30s"/);
+    const rekey = await cli(['rekey', '--batch-size', '0', '--keyset', join(dir, 'flag.json'), '--insecure-cleartext']);
+    expect(rekey.code).toBe(2);
+    expect(rekey.stderr).toMatch(/--batch-size must be an integer in 1\.\.1000, got 0/);
+  });
 });
 
 describe('rotate, promote, retire, destroy', () => {

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSessionStoreError } from '../../src/contract/errors.js';
 import { base64urlEncode } from '../../src/util/bytes.js';
+import type { KeyringManager } from '../../src/keys/keyring-manager.js';
 import { scryptDerive } from '../../src/crypto/scrypt.js';
 import { Keyring, passphraseProvider } from 'sealed-session-store';
 
@@ -71,7 +72,8 @@ describe('keyset files', () => {
     const ring = Keyring.generate();
     writeFileSync(clear, JSON.stringify(ring.insecureExportCleartextJwks()));
     expect(await code(Keyring.fromFile(clear, { provider: provider() }))).toBe('key_state');
-    expect(await code(Keyring.fromFile(clear, {} as never))).toBe('key_state');
+    // Naming no protection at all is a bad option (the error rule), whatever the file holds.
+    expect(await code(Keyring.fromFile(clear, {} as never))).toBe('invalid_input');
     const loaded = await Keyring.fromFile(clear, { insecureCleartext: true });
     expect(loaded.primary('sign').key).toEqual(ring.primary('sign').key);
     // a wrapped file needs its provider even when cleartext is allowed
@@ -120,6 +122,34 @@ describe('keyset files', () => {
     ).rejects.toMatchObject({ code: 'key_state' });
     expect(readFileSync(path, 'utf8')).toBe(before);
     expect(ring.list()).toEqual(list);
+  });
+
+  it('a transaction changes a manager over the stored keyset; the live keyring changes only once it is saved', async () => {
+    const path = join(tmp(), 'k.json');
+    const ring = await Keyring.fromFile(path, { provider: provider(), createIfMissing: true });
+    const before = ring.primary('encrypt');
+    let kept: KeyringManager | undefined;
+    const fresh = await ring.transaction((m) => {
+      kept = m;
+      const info = m.rotate('encrypt');
+      // Inside the callback the manager sees its change and the keyring does not yet.
+      expect(m.primary('encrypt').kid).toBe(info.kid);
+      expect(ring.primary('encrypt')).toBe(before);
+      // The live keyring is never changed directly, not even from inside its transaction.
+      expect(() => ring.rotate('sign')).toThrow(expect.objectContaining({ code: 'key_state' }));
+      return info;
+    });
+    expect(ring.primary('encrypt').kid).toBe(fresh.kid);
+    expect(ring.keyFor('encrypt', before.kid)).toEqual(before.key);
+    // A manager kept past its transaction cannot reach the live keys.
+    expect(() => kept!.retire(before.kid)).toThrow(expect.objectContaining({ code: 'key_state' }));
+    expect(ring.get(before.kid)?.status).toBe('active');
+  });
+
+  it('keyring options are checked as invalid_input', async () => {
+    expect(() => Keyring.generate({ maxSessionLifetimeMs: -1 })).toThrow(expect.objectContaining({ code: 'invalid_input' }));
+    const ring = await Keyring.fromFile(join(tmp(), 'k.json'), { provider: provider(), createIfMissing: true });
+    expect(() => ring.watch({ intervalMs: 0 })).toThrow(expect.objectContaining({ code: 'invalid_input' }));
   });
 
   it('two keyring instances rotating the same file at once lose no key', async () => {
