@@ -5,6 +5,8 @@ const src = (p: string) => fileURLToPath(new URL(`./src/${p}`, import.meta.url))
 
 /** Public subpaths and their source entry (the same map as tsconfig `paths` and tsup's entries). */
 const subpaths: Record<string, string> = {
+  kit: 'kit.ts',
+  tokens: 'tokens/index.ts',
   testing: 'testing/index.ts',
   redis: 'backends/redis.ts',
   postgres: 'backends/postgres.ts',

@@ -4,15 +4,8 @@
  * full `secureStore` stack, for save+load and update, one at a time and 32 in flight. Owner-scoped
  * stacks also run create+load (a fresh server-minted id each time, as an MCP `initialize` does).
  */
-import {
-  EncryptedStore,
-  Keyring,
-  type RecordStore,
-  type SessionState,
-  type SessionStore,
-  TtlStore,
-  secureStore,
-} from '../src/index.js';
+import { Keyring, type RecordStore, type SessionState, type SessionStore, secureStore } from '../src/index.js';
+import { EncryptedStore, TtlStore } from '../src/kit.js';
 import { KnownRecords, Revocations, ScopedSessionStore } from '../src/layers/ownership.js';
 import { BACKENDS, type BackendName, makeBackend } from './backends.js';
 import { type Ctx, budgetForSize } from './context.js';

@@ -6,7 +6,8 @@
  */
 import crypto from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
-import { Keyring, TOKEN_TYP, secureStore } from '../src/index.js';
+import { Keyring, secureStore } from '../src/index.js';
+import { TOKEN_TYP } from '../src/tokens/index.js';
 import { MemoryStore } from '../src/index.js';
 import type { Ctx } from './context.js';
 import { OWNER } from './layers.js';

@@ -12,11 +12,8 @@ import {
   type SaveOptions,
   type SessionState,
   type SessionStore,
-  adaptSessionStoreSingleProcess,
-  assertSessionId,
-  assertState,
-  normalizeTtl,
 } from 'sealed-session-store';
+import { adaptSessionStoreSingleProcess, assertSessionId, assertState, normalizeTtl } from 'sealed-session-store/kit';
 
 interface Row {
   json: string;

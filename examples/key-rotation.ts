@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { EncryptedStore, Keyring, MemoryStore, passphraseProvider } from 'sealed-session-store';
+import { Keyring, MemoryStore, passphraseProvider } from 'sealed-session-store';
+import { EncryptedStore } from 'sealed-session-store/kit';
 
 const say = (text: string) => console.log(text);
 

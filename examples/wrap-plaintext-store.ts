@@ -6,7 +6,8 @@
  *   npx tsx examples/wrap-plaintext-store.ts
  */
 import { pathToFileURL } from 'node:url';
-import { EncryptedStore, Keyring, MemoryStore } from 'sealed-session-store';
+import { Keyring, MemoryStore } from 'sealed-session-store';
+import { EncryptedStore } from 'sealed-session-store/kit';
 
 const say = (text: string) => console.log(text);
 

@@ -1,7 +1,9 @@
-// After `npm run build`: every file package.json's `exports` and `bin` name exists, every ESM and
-// CJS entry loads, and the core entry loads no peer dependency (ioredis, pg, PGlite, the MCP SDK).
+// After `npm run build`: every file package.json's `exports` and `bin` name exists and every built
+// entry is named there, every ESM and CJS entry loads, the core entry (with the chunks it imports)
+// loads no peer dependency (ioredis, pg, PGlite, the MCP SDK), and the entries of one format share
+// one copy of the library (tsup's code splitting), so `instanceof` and module state never split.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -41,9 +43,45 @@ for (const [name, file] of Object.entries(pkg.bin ?? {})) {
     if (run.status !== 0) problems.push(`bin ${name}: --help exited ${run.status}: ${run.stderr.slice(0, 300)}`);
   }
 }
-const core = readFileSync(join(root, pkg.exports['.'].import.default), 'utf8');
-for (const peer of ['ioredis', 'pg', '@electric-sql/pglite', '@modelcontextprotocol/sdk']) {
-  if (new RegExp(`from ['"]${peer}['"/]|require\\(['"]${peer}['"/]`).test(core)) problems.push(`the core entry loads the peer dependency ${peer}`);
+// The core entry and every chunk it imports, statically or not.
+function loadedWith(file, seen = new Set()) {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  const text = readFileSync(file, 'utf8');
+  for (const m of text.matchAll(/(?:from\s*|import\s*\(?\s*|require\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)) loadedWith(join(dirname(file), m[1]), seen);
+  return seen;
+}
+for (const format of ['import', 'require']) {
+  for (const file of loadedWith(join(root, pkg.exports['.'][format].default))) {
+    const text = readFileSync(file, 'utf8');
+    for (const peer of ['ioredis', 'pg', '@electric-sql/pglite', '@modelcontextprotocol/sdk']) {
+      if (new RegExp(`from ['"]${peer}['"/]|require\\(['"]${peer}['"/]|import\\(['"]${peer}['"/]`).test(text)) {
+        problems.push(`the core entry (${format}) loads the peer dependency ${peer} through ${file.slice(root.length + 1)}`);
+      }
+    }
+  }
+}
+
+// Every built entry is a subpath (or the bin): a tsup entry missing from `exports` is caught here.
+const named = new Set([...Object.values(pkg.exports).flatMap((t) => files(t)), ...Object.values(pkg.bin ?? {})].map((f) => join(root, f)));
+function builtEntries(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return builtEntries(path);
+    return /\.(c?js|d\.c?ts)$/.test(e.name) && !/^chunk-|-[A-Za-z0-9_-]{8}\.d\.c?ts$/.test(e.name) ? [path] : [];
+  });
+}
+for (const file of builtEntries(join(root, 'dist'))) {
+  if (!named.has(file)) problems.push(`${file.slice(root.length + 1)} is built but no export names it`);
+}
+
+// One copy per format: a class defined in two files would make `instanceof` and module state
+// differ between the entries that carry each copy.
+for (const ext of ['.js', '.cjs']) {
+  const defining = readdirSync(join(root, 'dist'), { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith(ext) && /\bSessionStoreError = class\b|\bclass SessionStoreError\b/.test(readFileSync(join(root, 'dist', f), 'utf8')));
+  if (defining.length !== 1) problems.push(`SessionStoreError is defined in ${defining.length} ${ext} files (${defining.join(', ')}), not one shared chunk`);
 }
 
 if (problems.length > 0) {

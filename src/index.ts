@@ -1,5 +1,43 @@
-/** sealed-session-store: the public API. */
-export * from './contract/errors.js';
+/**
+ * sealed-session-store: the application author's entry. `secureStore()` over a backend and a
+ * `Keyring`, the errors to switch on, and the types those take and return.
+ *
+ * Other audiences have their own doors: `sealed-session-store/kit` for people writing a backend or
+ * a layer, `sealed-session-store/tokens` for low-level token checks, one subpath per backend
+ * (`/redis`, `/postgres`, `/pglite`), `/config`, `/mcp` and `/testing`.
+ */
+import * as errors from './contract/errors.js';
+
+export {
+  type AnySessionStoreError,
+  BackendUnavailableError,
+  ConflictError,
+  type ErrorCode,
+  ExpiredError,
+  IntegrityError,
+  InvalidInputError,
+  InvalidTokenError,
+  KeyStateError,
+  NotFoundError,
+  OwnerMismatchError,
+  PayloadTooLargeError,
+  SessionStoreError,
+  type SessionStoreErrorOf,
+  type SessionStoreErrorOptions,
+  UnknownKeyError,
+  isSessionStoreError,
+} from './contract/errors.js';
+/** The error classes as one namespace, as jose does: `err instanceof errors.ConflictError`. */
+export { errors };
+
+export { SecureStore, type SecureStoreOptions, type ResumedSession, type InspectedSession, secureStore } from './secure-store.js';
+export { MemoryStore, type MemoryStoreOptions } from './backends/memory.js';
+export { Keyring, type KeyringOptions, type RetireOptions, type UsableKey, type WatchOptions } from './keys/keyring.js';
+export { KeysetFileSource, type KeysetFileOptions } from './keys/file.js';
+export { KeysetEnvSource, type KeysetEnvOptions } from './keys/env.js';
+export { passphraseProvider, type PassphraseProviderOptions } from './keys/providers/passphrase.js';
+
+// Types cost nothing at run time: everything the functions above take or return.
 export type {
   DeleteRecordOptions,
   JsonValue,
@@ -13,44 +51,17 @@ export type {
   SessionStore,
   StoredRecord,
 } from './contract/store.js';
-export { isRecordStore } from './contract/store.js';
-export { BackendStore, DEFAULT_TTL_MS, VersionedStore, type VersionedStoreOptions } from './contract/versioned-store.js';
-export { type CasOptions, compareAndSwap } from './contract/cas.js';
-export { KeyedQueue } from './contract/queue.js';
-export { MAX_ID_LENGTH, MAX_TTL_MS, assertSessionId, assertState, normalizeTtl } from './contract/validate.js';
-export { newVersion } from './contract/version.js';
-export { MemoryStore, type MemoryStoreOptions } from './backends/memory.js';
-export type { RandomSource } from './util/random.js';
-export { type AdaptOptions, adaptSessionStoreSingleProcess } from './contract/adapt.js';
-export { isPlainObject, normalizeLimit } from './contract/validate.js';
-export { SecureStore, type SecureStoreOptions, type ResumedSession, type InspectedSession, secureStore } from './secure-store.js';
-export { ScopedSessionStore, type AuditEvent, type AuditEventType, type AuditSink, RESERVED_PREFIX } from './layers/ownership.js';
-export { TtlStore, type TtlOptions, type TtlStats, DEFAULT_IDLE_MS, DEFAULT_ABSOLUTE_MS } from './layers/ttl.js';
+export type { ScopedSessionStore, AuditEvent, AuditEventType, AuditSink } from './layers/ownership.js';
+export type { Owner } from './layers/owner-hash.js';
 export type { Sealed, SessionMeta } from './layers/sealed.js';
-export { type Owner, ownerHash, subjectHash } from './layers/owner-hash.js';
-export { createSessionId } from './tokens/session-id.js';
-export { SessionTokens, type SessionTokensOptions, type VerifiedToken, TOKEN_TYP, MAX_CLOCK_TOLERANCE_MS } from './tokens/token.js';
-export { verifyCompact, verifyCompactBytes, type CompactHeader, MAX_TOKEN_LENGTH } from './tokens/jws.js';
-export { constantTimeEqual } from './crypto/compare.js';
-export { Keyring, type KeyringOptions, type RetireOptions, DEFAULT_MAX_SESSION_LIFETIME_MS } from './keys/keyring.js';
+export type { TtlOptions, TtlStats } from './layers/ttl.js';
+export type { EncryptedStoreOptions, RekeyOptions, RekeyProgress, RekeyResult } from './layers/encrypt.js';
+export type { SessionTokens, SessionTokensOptions, VerifiedToken } from './tokens/token.js';
 export type { KeyInfo, KeyPurpose, KeyStatus } from './keys/types.js';
-export {
-  EncryptedStore,
-  type EncryptedStoreOptions,
-  type RekeyOptions,
-  type RekeyProgress,
-  type RekeyResult,
-  DEFAULT_MAX_PLAINTEXT_BYTES,
-} from './layers/encrypt.js';
-export { passphraseProvider, type PassphraseProviderOptions } from './keys/providers/passphrase.js';
 export type { KeyEncryptionProvider, WrappedBlob } from './keys/providers/types.js';
-export { KeysetFileSource, type KeysetFileOptions } from './keys/file.js';
-export { KeysetEnvSource, type KeysetEnvOptions } from './keys/env.js';
 export type { KeyringSource } from './keys/source.js';
 export type { KeysetJwk, KeysetJwks } from './keys/jwks.js';
 export type { LockOptions } from './keys/lock.js';
-export { type KeysetProtection, type WrappedKeysetDocument, WRAPPED_FORMAT, MAX_KEYSET_TEXT_BYTES } from './keys/wrapped.js';
-export type { UsableKey, WatchOptions } from './keys/keyring.js';
-export { KEY_PURPOSES, KID_PATTERN } from './keys/types.js';
-export { ENVELOPE_VERSION, MAX_ENVELOPE_OVERHEAD } from './layers/envelope.js';
+export type { KeysetProtection, WrappedKeysetDocument } from './keys/wrapped.js';
 export type { AeadAlgorithm } from './crypto/aead/types.js';
+export type { RandomSource } from './util/random.js';

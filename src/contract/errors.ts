@@ -47,6 +47,8 @@ export class SessionStoreError extends Error {
 
 /** No record under that id (or it was cleaned up). */
 export class NotFoundError extends SessionStoreError {
+  static readonly code = 'not_found';
+  declare readonly code: 'not_found';
   constructor(message = 'session not found', options?: SessionStoreErrorOptions) {
     super('not_found', message, options);
   }
@@ -54,6 +56,8 @@ export class NotFoundError extends SessionStoreError {
 
 /** The record exists but its idle or absolute deadline has passed. */
 export class ExpiredError extends SessionStoreError {
+  static readonly code = 'expired';
+  declare readonly code: 'expired';
   constructor(message = 'session expired', options?: SessionStoreErrorOptions) {
     super('expired', message, options);
   }
@@ -61,6 +65,8 @@ export class ExpiredError extends SessionStoreError {
 
 /** A conditional write lost: the record changed (or appeared, or vanished) underneath. */
 export class ConflictError extends SessionStoreError {
+  static readonly code = 'conflict';
+  declare readonly code: 'conflict';
   constructor(message = 'record changed concurrently', options?: SessionStoreErrorOptions) {
     super('conflict', message, options);
   }
@@ -68,6 +74,8 @@ export class ConflictError extends SessionStoreError {
 
 /** The caller passed something the contract does not accept; nothing was written. */
 export class InvalidInputError extends SessionStoreError {
+  static readonly code = 'invalid_input';
+  declare readonly code: 'invalid_input';
   constructor(message: string, options?: SessionStoreErrorOptions) {
     super('invalid_input', message, options);
   }
@@ -75,6 +83,8 @@ export class InvalidInputError extends SessionStoreError {
 
 /** A state (or envelope) over the configured size bound; rejected before any work. */
 export class PayloadTooLargeError extends SessionStoreError {
+  static readonly code = 'payload_too_large';
+  declare readonly code: 'payload_too_large';
   readonly size: number;
   readonly limit: number;
   constructor(size: number, limit: number, what = 'payload') {
@@ -94,6 +104,8 @@ export class PayloadTooLargeError extends SessionStoreError {
  *   landed (a record at that version is this write, since versions never repeat).
  */
 export class BackendUnavailableError extends SessionStoreError {
+  static readonly code = 'backend_unavailable';
+  declare readonly code: 'backend_unavailable';
   readonly outcome: 'failed' | 'unknown';
   readonly version: string | undefined;
   constructor(
@@ -111,6 +123,8 @@ export class BackendUnavailableError extends SessionStoreError {
  * truncation, wrong AAD and malformed framing all look the same) so it is no oracle for an attacker.
  */
 export class IntegrityError extends SessionStoreError {
+  static readonly code = 'integrity';
+  declare readonly code: 'integrity';
   constructor() {
     super('integrity', 'sealed data failed integrity checks');
   }
@@ -118,6 +132,8 @@ export class IntegrityError extends SessionStoreError {
 
 /** A record or token names a key id the keyring does not hold (or holds destroyed). */
 export class UnknownKeyError extends SessionStoreError {
+  static readonly code = 'unknown_key';
+  declare readonly code: 'unknown_key';
   constructor(message = 'unknown key id', options?: SessionStoreErrorOptions) {
     super('unknown_key', message, options);
   }
@@ -125,6 +141,8 @@ export class UnknownKeyError extends SessionStoreError {
 
 /** A keyring operation would break an invariant (e.g. retire the primary). */
 export class KeyStateError extends SessionStoreError {
+  static readonly code = 'key_state';
+  declare readonly code: 'key_state';
   constructor(message: string, options?: SessionStoreErrorOptions) {
     super('key_state', message, options);
   }
@@ -132,6 +150,8 @@ export class KeyStateError extends SessionStoreError {
 
 /** The session belongs to someone else. */
 export class OwnerMismatchError extends SessionStoreError {
+  static readonly code = 'owner_mismatch';
+  declare readonly code: 'owner_mismatch';
   constructor(message = 'session owner mismatch', options?: SessionStoreErrorOptions) {
     super('owner_mismatch', message, options);
   }
@@ -139,12 +159,41 @@ export class OwnerMismatchError extends SessionStoreError {
 
 /** A token failed its shape, header, signature or claim checks. */
 export class InvalidTokenError extends SessionStoreError {
+  static readonly code = 'invalid_token';
+  declare readonly code: 'invalid_token';
   constructor(message = 'invalid token', options?: SessionStoreErrorOptions) {
     super('invalid_token', message, options);
   }
 }
 
-/** True for any error of this library (from any copy of it), optionally of one `code`. */
-export function isSessionStoreError(err: unknown, code?: ErrorCode): err is SessionStoreError {
+/**
+ * Every error this library throws, one class per `code`. After `isSessionStoreError(err)`,
+ * `switch (err.code)` narrows to the class and its fields: `'payload_too_large'` has `.size` and
+ * `.limit`, `'backend_unavailable'` has `.outcome` and `.version`.
+ */
+export type AnySessionStoreError =
+  | NotFoundError
+  | ExpiredError
+  | ConflictError
+  | InvalidInputError
+  | PayloadTooLargeError
+  | BackendUnavailableError
+  | IntegrityError
+  | UnknownKeyError
+  | KeyStateError
+  | OwnerMismatchError
+  | InvalidTokenError;
+
+/** The error class thrown with a given `code`. */
+export type SessionStoreErrorOf<C extends ErrorCode> = Extract<AnySessionStoreError, { code: C }>;
+
+/**
+ * True for any error of this library (from any copy of it), optionally of one `code`. The brand
+ * check, not `instanceof`, decides, so an error thrown by another bundle copy is recognised too.
+ */
+export function isSessionStoreError(err: unknown): err is AnySessionStoreError;
+export function isSessionStoreError<C extends ErrorCode>(err: unknown, code: C): err is SessionStoreErrorOf<C>;
+export function isSessionStoreError(err: unknown, code?: ErrorCode): err is AnySessionStoreError;
+export function isSessionStoreError(err: unknown, code?: ErrorCode): err is AnySessionStoreError {
   return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[BRAND] === true && (code === undefined || (err as SessionStoreError).code === code);
 }

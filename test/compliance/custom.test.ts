@@ -1,4 +1,4 @@
-import { adaptSessionStoreSingleProcess } from 'sealed-session-store';
+import { adaptSessionStoreSingleProcess } from 'sealed-session-store/kit';
 import { runStoreContract } from 'sealed-session-store/testing';
 import { MapSessionStore } from '../../examples/custom-store.js';
 

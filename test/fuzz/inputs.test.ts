@@ -10,7 +10,8 @@
  *   `payload_too_large` before anything is written.
  */
 import fc from 'fast-check';
-import { Keyring, MAX_ID_LENGTH, MemoryStore, type RecordStore, type SessionState, secureStore } from 'sealed-session-store';
+import { Keyring, MemoryStore, type RecordStore, type SessionState, secureStore } from 'sealed-session-store';
+import { MAX_ID_LENGTH } from 'sealed-session-store/kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { postgresFixture } from '../support/fixtures/postgres.js';
 import { disposeRedisStore, redisFixture } from '../support/fixtures/redis.js';

@@ -7,7 +7,8 @@
  */
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
-import { Keyring, MAX_TOKEN_LENGTH, MemoryStore, TOKEN_TYP, secureStore, verifyCompact } from 'sealed-session-store';
+import { Keyring, MemoryStore, secureStore } from 'sealed-session-store';
+import { MAX_TOKEN_LENGTH, TOKEN_TYP, verifyCompact } from 'sealed-session-store/tokens';
 import { describe, expect, it } from 'vitest';
 import { refused, runs, typed } from './typed.js';
 

@@ -3,7 +3,8 @@
  * re-saves that keep the deadline, the sweep timer, and legacy (pre-layer) records.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MemoryStore, type SessionState, TtlStore } from 'sealed-session-store';
+import { MemoryStore, type SessionState } from 'sealed-session-store';
+import { TtlStore } from 'sealed-session-store/kit';
 import { createFakeClock, expectCode } from 'sealed-session-store/testing';
 
 const MIN = 60_000;

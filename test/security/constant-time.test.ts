@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { constantTimeEqual } from 'sealed-session-store';
+import { constantTimeEqual } from 'sealed-session-store/tokens';
 import { constantTimeEqualText } from '../../src/crypto/compare.js';
 
 const root = fileURLToPath(new URL('../../src/', import.meta.url));

@@ -4,7 +4,8 @@
  */
 import { SignJWT, jwtVerify, decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { Keyring, SessionTokens, TOKEN_TYP, createSessionId } from 'sealed-session-store';
+import { Keyring } from 'sealed-session-store';
+import { SessionTokens, TOKEN_TYP, createSessionId } from 'sealed-session-store/tokens';
 import { createFakeClock } from 'sealed-session-store/testing';
 import { codeOf as code } from '../support/codes.js';
 

@@ -6,7 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { isSessionStoreError, verifyCompactBytes } from 'sealed-session-store';
+import { isSessionStoreError } from 'sealed-session-store';
+import { verifyCompactBytes } from 'sealed-session-store/tokens';
 
 const file = fileURLToPath(new URL('../../../shared/vectors/wycheproof/json_web_signature_test.json', import.meta.url));
 const present = existsSync(file);
