@@ -14,11 +14,11 @@ import {
   ConfigError,
   type SessionStoreConfig,
   createSessionStore,
-  defaultRedisPrefix,
   loadConfigFromEnv,
-  redactUrl,
   validateConfig,
 } from 'sealed-session-store/config';
+import { defaultRedisPrefix } from '../src/config/types.js';
+import { redactUrl } from '../src/config/validate.js';
 import { deletePrefix } from './support/fixtures/redis.js';
 import { DATABASE_URL, REDIS_URL, serviceSkipReason, uniqueSuffix } from './support/services.js';
 

@@ -29,8 +29,7 @@ export {
   type PostgresConfig,
   type RedisConfig,
   type SessionStoreConfig,
-  defaultRedisPrefix,
 } from './types.js';
 export { loadConfigFromEnv } from './env.js';
-export { redactUrl, validateConfig } from './validate.js';
+export { validateConfig } from './validate.js';
 export { type CreatedSessionStore, createSessionStore, loadKeyring } from './create.js';

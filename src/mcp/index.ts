@@ -15,6 +15,7 @@ export {
 } from './handler.js';
 export type { McpServerLike, McpSessionContext, TransportOptions } from './session.js';
 export { DEFAULT_MAX_EVENTS_PER_SESSION, McpEventLog, type McpEventLogOptions, SessionEventStore } from './event-store.js';
-export { INIT_KEY, LOG_LEVEL_KEY, RESERVED_KEY_PREFIX, type StoredInit } from './reserved-keys.js';
+/** Keys under this prefix in a session's state are the MCP front's own; an application never writes them. */
+export { RESERVED_KEY_PREFIX } from './reserved-keys.js';
 export { type RequestStateCodec, type RequestStateCodecOptions, requestStateCodec } from './request-state.js';
-export { handleNodeRequest, toWebRequest, writeWebResponse } from './node-http.js';
+export { handleNodeRequest } from './node-http.js';

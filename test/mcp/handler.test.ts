@@ -11,7 +11,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Keyring, MemoryStore, type RecordStore, type SaveRecordOptions, type SecureStore, type SessionState, secureStore } from '../../src/index.js';
-import { INIT_KEY, LOG_LEVEL_KEY, type McpSessions, type McpSessionsOptions, mcpSessions } from '../../src/mcp/index.js';
+import { type McpSessions, type McpSessionsOptions, mcpSessions } from '../../src/mcp/index.js';
+import { INIT_KEY, LOG_LEVEL_KEY } from '../../src/mcp/reserved-keys.js';
 import { codeOf } from '../support/codes.js';
 import { buildDemoServer } from './demo-server.js';
 import { resultText } from './harness.js';
