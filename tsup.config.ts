@@ -6,7 +6,7 @@ export default defineConfig([
   {
     entry: {
       index: 'src/index.ts',
-      redis: 'src/backends/redis.ts',
+      redis: 'src/backends/redis/index.ts',
       postgres: 'src/backends/postgres.ts',
       pglite: 'src/backends/pglite.ts',
       config: 'src/config.ts',

@@ -6,7 +6,7 @@ const src = (p: string) => fileURLToPath(new URL(`./src/${p}`, import.meta.url))
 /** Public subpaths and their source entry (the same map as tsconfig `paths` and tsup's entries). */
 const subpaths: Record<string, string> = {
   testing: 'testing/index.ts',
-  redis: 'backends/redis.ts',
+  redis: 'backends/redis/index.ts',
   postgres: 'backends/postgres.ts',
   pglite: 'backends/pglite.ts',
   config: 'config.ts',

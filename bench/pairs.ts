@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import Iron from '@hapi/iron';
 import { jwtVerify } from 'jose';
 import { Keyring, MemoryStore, type RecordStore, TOKEN_TYP, secureStore } from '../src/index.js';
-import { RedisStore } from '../src/backends/redis.js';
+import { RedisStore } from '../src/backends/redis/index.js';
 import { type Ctx, type Options, parseArgs } from './context.js';
 import { gcmRoundTrip } from './floors.js';
 import { OWNER } from './layers.js';

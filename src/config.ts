@@ -18,7 +18,7 @@ import type { RecordStore } from './contract/store.js';
 import { MemoryStore } from './backends/memory.js';
 import { PgliteStore } from './backends/pglite.js';
 import { type PgPool, PostgresStore } from './backends/postgres.js';
-import { type RedisClient, RedisStore } from './backends/redis.js';
+import { type RedisClient, RedisStore } from './backends/redis/index.js';
 import { Keyring } from './keys/keyring.js';
 import { passphraseProvider } from './keys/providers/passphrase.js';
 import type { AuditSink } from './layers/ownership.js';

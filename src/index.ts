@@ -48,7 +48,7 @@ export { KeysetFileSource, type KeysetFileOptions } from './keys/file.js';
 export { KeysetEnvSource, type KeysetEnvOptions } from './keys/env.js';
 export type { KeyringSource } from './keys/source.js';
 export type { KeysetJwk, KeysetJwks } from './keys/jwks.js';
-export type { LockOptions } from './keys/lock.js';
+export type { LockOptions } from './keys/file.js';
 export { type KeysetProtection, type WrappedKeysetDocument, WRAPPED_FORMAT, MAX_KEYSET_TEXT_BYTES } from './keys/wrapped.js';
 export type { UsableKey, WatchOptions } from './keys/keyring.js';
 export { KEY_PURPOSES, KID_PATTERN } from './keys/types.js';
