@@ -11,6 +11,7 @@ import cliProgress from 'cli-progress';
 import type { RekeyProgress } from '../layers/encrypt.js';
 import type { SecureStore } from '../secure-store.js';
 import type { RecordStore } from '../contract/store.js';
+import { sleep } from '../util/time.js';
 import { CliExit, type CliIo, Output, UsageError, formatDuration } from './io.js';
 import { type StoreOptions, addStoreOptions, openStore } from './options.js';
 
@@ -41,19 +42,6 @@ async function countRecords(backend: RecordStore, signal: AbortSignal | undefine
     cursor = page.cursor;
   } while (cursor !== undefined);
   return n;
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 export function registerRekeyCommand(program: Command, io: CliIo): void {
