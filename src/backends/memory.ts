@@ -58,7 +58,7 @@ export class MemoryStore extends BackendStore {
     this.random = options.random;
     this.cache = new LRUCache<string, Entry>({
       // The entry bound is enforced in saveRecord rather than with lru-cache's `max`, which
-      // preallocates arrays of that size up front (tens of milliseconds per store at 100k).
+      // preallocates arrays of that size up front, for every store created.
       maxSize: maxBytes,
       sizeCalculation: (entry) => entry.size,
     });
@@ -160,7 +160,7 @@ export class MemoryStore extends BackendStore {
   private mergePending(): void {
     if (this.pending.length === 0 && this.sorted.length <= this.cache.size * 2) return;
     // The default sort orders strings by UTF-16 code units, as `<` does (what upperBound relies
-    // on), and without a comparator call per pair: several times faster on 100k ids.
+    // on), and without a comparator call per pair.
     const fresh = this.pending.sort();
     this.pending = [];
     const merged: string[] = [];

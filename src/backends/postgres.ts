@@ -10,7 +10,7 @@
  */
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import { BackendUnavailableError, InvalidInputError, type SessionStoreError } from '../contract/errors.js';
-import { intOption } from '../util/options.js';
+import { boolOption, intOption } from '../util/options.js';
 import { raceDeadline, sleep } from '../util/time.js';
 import {
   type MappedFailure,
@@ -94,7 +94,7 @@ export class PostgresStore extends SqlBackendStore {
     this.timeoutMs = intOption(options.timeoutMs, DEFAULT_TIMEOUT_MS, 1, 10 * 60_000, 'timeoutMs');
     this.retries = intOption(options.retries, DEFAULT_RETRIES, 0, MAX_RETRIES, 'retries');
     this.retryBackoffMs = intOption(options.retryBackoffMs, DEFAULT_RETRY_BACKOFF_MS, 0, 10_000, 'retryBackoffMs');
-    this.prepared = options.preparedStatements ?? true;
+    this.prepared = boolOption(options.preparedStatements, true, 'preparedStatements');
     this.report = options.onError;
     attachPool(this.pool, this.report);
   }

@@ -105,8 +105,8 @@ function valid(value: unknown, depth: number, strings: boolean): boolean {
 function validEntries(value: Record<string, unknown>, depth: number, strings: boolean): boolean {
   if (Array.isArray(value)) return false;
   // for-in rather than Object.keys: V8 walks it from the map's enum cache and turns `value[key]`
-  // into a field load, several times faster here. It would also visit enumerable properties
-  // inherited from a polluted Object.prototype: checking those too can only refuse, never admit.
+  // into a field load. It would also visit enumerable properties inherited from a polluted
+  // Object.prototype: checking those too can only refuse, never admit.
   for (const key in value) {
     if ((strings && !validString(key)) || !valid(value[key], depth + 1, strings)) return false;
   }

@@ -1,5 +1,5 @@
 /**
- * Randomness. Drawing from the CSPRNG costs a few microseconds per call on Node, so small draws
+ * Randomness. Each call into the CSPRNG has a fixed cost on Node, so small draws
  * (nonces, version tokens, session ids) come out of a pooled buffer refilled 4 KiB at a time.
  * The pool is module-private and every slice is copied out and never handed out twice.
  */

@@ -38,6 +38,7 @@ const rows: Array<[string, () => unknown]> = [
   ['PostgresStore timeoutMs 0', () => new PostgresStore({ pool: pgPool, timeoutMs: 0 })],
   ['PostgresStore retries 11', () => new PostgresStore({ pool: pgPool, retries: 11 })],
   ['PostgresStore retryBackoffMs Infinity', () => new PostgresStore({ pool: pgPool, retryBackoffMs: Number.POSITIVE_INFINITY })],
+  ['PostgresStore preparedStatements "no"', () => new PostgresStore({ pool: pgPool, preparedStatements: 'no' as never })],
   ['SQL maxRecordBytes 0', () => new PostgresStore({ pool: pgPool, maxRecordBytes: 0 })],
   ['SQL cleanupBatchSize 10001', () => new PostgresStore({ pool: pgPool, cleanupBatchSize: 10_001 })],
   ['adaptSessionStoreSingleProcess graceMs -1', () => adaptSessionStoreSingleProcess(sessionStore, { graceMs: -1 })],

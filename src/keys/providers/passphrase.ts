@@ -3,7 +3,7 @@
  * the keyset with a random 96-bit nonce and the caller's AAD. The blob records the scrypt
  * parameters, salt, nonce and ciphertext, so the passphrase alone opens it.
  *
- * Costs: default logN 17, r 8, p 1 (128 MiB, roughly 0.3 s natively): each guess at the passphrase
+ * Costs: default logN 17, r 8, p 1 (128 MiB of memory per derivation): each guess at the passphrase
  * costs an attacker holding the file as much. The derived KEK is cached per salt in memory, so the
  * read-modify-write of a rotation pays for scrypt once, not twice.
  */
