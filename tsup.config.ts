@@ -7,7 +7,7 @@ const dual = {
   index: 'src/index.ts',
   kit: 'src/kit.ts',
   tokens: 'src/tokens/index.ts',
-  redis: 'src/backends/redis.ts',
+  redis: 'src/backends/redis/index.ts',
   postgres: 'src/backends/postgres.ts',
   pglite: 'src/backends/pglite.ts',
   config: 'src/config/index.ts',

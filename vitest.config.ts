@@ -8,7 +8,7 @@ const subpaths: Record<string, string> = {
   kit: 'kit.ts',
   tokens: 'tokens/index.ts',
   testing: 'testing/index.ts',
-  redis: 'backends/redis.ts',
+  redis: 'backends/redis/index.ts',
   postgres: 'backends/postgres.ts',
   pglite: 'backends/pglite.ts',
   config: 'config/index.ts',

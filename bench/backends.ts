@@ -5,7 +5,7 @@
  */
 import { MemoryStore, type RecordStore } from '../src/index.js';
 import { PostgresStore } from '../src/backends/postgres.js';
-import { RedisStore } from '../src/backends/redis.js';
+import { RedisStore } from '../src/backends/redis/index.js';
 import type { Ctx } from './context.js';
 import { REDIS_PREFIX, freshTable } from './services.js';
 

@@ -18,7 +18,7 @@ import Iron from '@hapi/iron';
 import { jwtVerify } from 'jose';
 import { Keyring, MemoryStore, type RecordStore, secureStore } from '../src/index.js';
 import { TOKEN_TYP } from '../src/tokens/index.js';
-import { RedisStore } from '../src/backends/redis.js';
+import { RedisStore } from '../src/backends/redis/index.js';
 import { type Ctx, type Options, parseArgs } from './context.js';
 import type { PairResult, Side } from './measure.js';
 import { gcmRoundTrip } from './floors.js';

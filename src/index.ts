@@ -61,7 +61,7 @@ export type { KeyInfo, KeyPurpose, KeyStatus } from './keys/types.js';
 export type { KeyEncryptionProvider, WrappedBlob } from './keys/providers/types.js';
 export type { KeyringSource } from './keys/source.js';
 export type { KeysetJwk, KeysetJwks } from './keys/jwks.js';
-export type { LockOptions } from './keys/lock.js';
+export type { LockOptions } from './keys/file.js';
 export type { KeysetProtection, WrappedKeysetDocument } from './keys/wrapped.js';
 export type { AeadAlgorithm } from './crypto/aead/types.js';
 export type { RandomSource } from './util/random.js';

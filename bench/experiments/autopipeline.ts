@@ -5,7 +5,7 @@
  * three). `tsx bench/experiments/autopipeline.ts` (Redis from REDIS_URL; its keys are removed at the end).
  */
 import { Redis } from 'ioredis';
-import { RedisStore } from '../../src/backends/redis.js';
+import { RedisStore } from '../../src/backends/redis/index.js';
 import { Keyring, secureStore } from '../../src/index.js';
 import { OWNER } from '../layers.js';
 import { REDIS_PREFIX, REDIS_URL, deleteRedisPrefix } from '../services.js';

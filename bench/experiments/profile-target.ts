@@ -7,7 +7,7 @@
  */
 import { Redis } from 'ioredis';
 import { Keyring, MemoryStore, type RecordStore, secureStore } from '../../src/index.js';
-import { RedisStore } from '../../src/backends/redis.js';
+import { RedisStore } from '../../src/backends/redis/index.js';
 import { OWNER } from '../layers.js';
 import { REDIS_URL, deleteRedisPrefix } from '../services.js';
 import { mcpState } from '../states.js';

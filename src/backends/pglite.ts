@@ -18,11 +18,11 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { PGliteInterface, PGliteOptions } from '@electric-sql/pglite';
 import { BackendUnavailableError, InvalidInputError } from '../contract/errors.js';
-import { acquireLock, type LockHandle } from './lockfile.js';
+import { acquireLock, type LockHandle } from '../util/lockfile.js';
+import { importPeer } from '../util/peer.js';
 import { mapSqlState, SqlBackendStore, type SqlIntent, type SqlResult, type SqlStatement, type SqlStoreOptions } from './sql.js';
 
 export { DEFAULT_TABLE, parseTableName, postgresSchema, SCHEMA_VERSION } from './sql.js';
-export { DataDirLockedError } from './lockfile.js';
 
 export const LOCK_FILE = 'sealed-session-store.lock';
 export const PGDATA_DIR = 'pgdata';
@@ -42,6 +42,25 @@ export interface PgliteOpenOptions extends SqlStoreOptions {
   migrate?: boolean;
   /** Extra options for `PGlite.create` (not `dataDir`). */
   pglite?: Omit<PGliteOptions, 'dataDir'>;
+}
+
+/**
+ * Another live process (or this one) holds the data directory; `code` is `backend_unavailable`.
+ *
+ * Threat: PGlite is one PostgreSQL backend inside one process, with no shared-memory lock of its
+ * own. Two processes (a server and a CLI re-key beside it) opening the same directory would each
+ * write pages the other does not know about and corrupt it; the pid lock file (util/lockfile.ts)
+ * turns that into this typed refusal.
+ */
+export class DataDirLockedError extends BackendUnavailableError {
+  readonly lockPath: string;
+  /** The holder's pid, when the lock could be read. */
+  readonly pid: number | undefined;
+  constructor(lockPath: string, pid: number | undefined, detail: string) {
+    super(`data directory is locked (${lockPath}): ${detail}`, { outcome: 'failed' });
+    this.lockPath = lockPath;
+    this.pid = pid;
+  }
 }
 
 interface Owned {
@@ -70,17 +89,10 @@ export class PgliteStore extends SqlBackendStore {
     if (typeof options.dataDir !== 'string' || options.dataDir === '') throw new InvalidInputError('dataDir must be a directory path');
     const dir = resolve(options.dataDir);
     await mkdir(dir, { recursive: true });
-    const lock = await acquireLock(join(dir, LOCK_FILE));
+    const lock = await acquireLock(join(dir, LOCK_FILE), { stale: 'pid', busy: (b) => new DataDirLockedError(b.path, b.pid, b.detail) });
     let db: PgliteDatabase | undefined;
     try {
-      let mod: typeof import('@electric-sql/pglite');
-      try {
-        mod = await import('@electric-sql/pglite');
-      } catch (err) {
-        throw new BackendUnavailableError('PgliteStore needs the optional peer dependency @electric-sql/pglite: npm install @electric-sql/pglite', {
-          cause: err,
-        });
-      }
+      const mod = await importPeer('@electric-sql/pglite', () => import('@electric-sql/pglite'), 'PgliteStore.open');
       try {
         db = await mod.PGlite.create(join(dir, PGDATA_DIR), options.pglite ?? {});
       } catch (err) {

@@ -10,6 +10,8 @@
  */
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import { BackendUnavailableError, InvalidInputError, type SessionStoreError } from '../contract/errors.js';
+import { boolOption, intOption } from '../util/options.js';
+import { raceDeadline, sleep } from '../util/time.js';
 import {
   type MappedFailure,
   mapSqlState,
@@ -65,6 +67,7 @@ export interface PostgresStoreOptions extends SqlStoreOptions {
 /** Identity parsers: every column arrives as text and sql.ts decodes it, whatever global type parsers the app set. */
 const RAW_TYPES = { getTypeParser: () => (value: string) => value };
 const TIMEOUT = Symbol('timeout');
+const timedOut = (): typeof TIMEOUT => TIMEOUT;
 
 class AttemptFailure {
   constructor(
@@ -88,10 +91,10 @@ export class PostgresStore extends SqlBackendStore {
       throw new InvalidInputError('PostgresStore needs a pg Pool: new PostgresStore({ pool })');
     }
     this.pool = options.pool;
-    this.timeoutMs = bounded(options.timeoutMs, DEFAULT_TIMEOUT_MS, 1, 10 * 60_000, 'timeoutMs');
-    this.retries = bounded(options.retries, DEFAULT_RETRIES, 0, MAX_RETRIES, 'retries');
-    this.retryBackoffMs = bounded(options.retryBackoffMs, DEFAULT_RETRY_BACKOFF_MS, 0, 10_000, 'retryBackoffMs');
-    this.prepared = options.preparedStatements ?? true;
+    this.timeoutMs = intOption(options.timeoutMs, DEFAULT_TIMEOUT_MS, 1, 10 * 60_000, 'timeoutMs');
+    this.retries = intOption(options.retries, DEFAULT_RETRIES, 0, MAX_RETRIES, 'retries');
+    this.retryBackoffMs = intOption(options.retryBackoffMs, DEFAULT_RETRY_BACKOFF_MS, 0, 10_000, 'retryBackoffMs');
+    this.prepared = boolOption(options.preparedStatements, true, 'preparedStatements');
     this.report = options.onError;
     attachPool(this.pool, this.report);
   }
@@ -116,7 +119,7 @@ export class PostgresStore extends SqlBackendStore {
 
   private async attempt(statement: SqlStatement, intent: SqlIntent, deadline: number): Promise<SqlResult> {
     const pending = this.pool.connect();
-    const client = await race(pending, deadline - Date.now()).catch((err: unknown) => {
+    const client = await raceDeadline(pending, deadline, timedOut).catch((err: unknown) => {
       // Nothing was sent: connection refused, DNS, auth, too many connections...
       const code = sqlStateOf(err);
       const permanent = code !== undefined && (code.startsWith('28') || code === '3D000');
@@ -136,7 +139,7 @@ export class PostgresStore extends SqlBackendStore {
     });
     let result: QueryResult | typeof TIMEOUT;
     try {
-      result = await race(query, deadline - Date.now());
+      result = await raceDeadline(query, deadline, timedOut);
     } catch (err) {
       const mapped = mapSqlState(err, intent, this.tableName);
       if (mapped !== undefined) {
@@ -291,28 +294,4 @@ function notQueryable(err: unknown): boolean {
 
 function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
-}
-
-function race<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
-  if (ms <= 0) {
-    p.catch(() => {});
-    return Promise.resolve(TIMEOUT);
-  }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<typeof TIMEOUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMEOUT), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function bounded(value: number | undefined, fallback: number, min: number, max: number, what: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw new InvalidInputError(`${what} must be a number in ${min}..${max}`);
-  }
-  return value;
 }

@@ -23,10 +23,12 @@
  */
 import { BackendStore, type VersionedStoreOptions } from '../contract/versioned-store.js';
 import { idCursor } from '../contract/cursor.js';
-import { BackendUnavailableError, ConflictError, InvalidInputError, PayloadTooLargeError, type SessionStoreError } from '../contract/errors.js';
+import { BackendUnavailableError, ConflictError, InvalidInputError, type SessionStoreError } from '../contract/errors.js';
+import { encodeRecordValue } from '../contract/record-value.js';
 import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type SessionState, type StoredRecord, VALIDATES_ON_WRITE } from '../contract/store.js';
-import { assertExpiresAt, assertSessionId, normalizeLimit, serializeState } from '../contract/validate.js';
+import { assertExpiresAt, assertPlainState, assertSessionId, normalizeLimit } from '../contract/validate.js';
 import { newVersion } from '../contract/version.js';
+import { intOption } from '../util/options.js';
 import type { RandomSource } from '../util/random.js';
 
 export const DEFAULT_TABLE = 'sealed_sessions';
@@ -369,8 +371,13 @@ export abstract class SqlBackendStore extends BackendStore {
     this.table = this.tableName.text;
     this.statements = buildStatements(this.tableName);
     this.random = options.random;
-    this.maxRecordBytes = positiveInt(options.maxRecordBytes, DEFAULT_MAX_RECORD_BYTES, Number.MAX_SAFE_INTEGER, 'maxRecordBytes');
-    this.cleanupBatchSize = positiveInt(options.cleanupBatchSize, DEFAULT_CLEANUP_BATCH, MAX_CLEANUP_BATCH, 'cleanupBatchSize');
+    this.maxRecordBytes = intOption(options.maxRecordBytes, DEFAULT_MAX_RECORD_BYTES, 1, Number.MAX_SAFE_INTEGER, 'maxRecordBytes');
+    this.cleanupBatchSize = intOption(options.cleanupBatchSize, DEFAULT_CLEANUP_BATCH, 1, MAX_CLEANUP_BATCH, 'cleanupBatchSize');
+  }
+
+  /** `save` / `update` check the top level; `saveRecord` validates the whole state where it serializes it. */
+  protected override checkState(state: unknown, what: string): asserts state is SessionState {
+    assertPlainState(state, what);
   }
 
   /** `saveRecord` validates every plain state where it serializes it (`serializeState`). */
@@ -409,7 +416,8 @@ export abstract class SqlBackendStore extends BackendStore {
     // bigint column: whole milliseconds, rounded up so a record never expires earlier than asked.
     const expiresAt = Math.ceil(options.expiresAt);
     if (!Number.isSafeInteger(expiresAt)) throw new InvalidInputError('expiresAt is out of range');
-    const encoded = this.encode(value);
+    const { json, bytes } = encodeRecordValue(value, this.maxRecordBytes);
+    const encoded: EncodedValue = { json: json ?? null, bytes: bytes ?? null };
     const version = newVersion(this.random);
     const { ifAbsent, ifVersion } = options;
     // Both conditions at once can never hold (absent AND at a version): the same `conflict` as
@@ -488,18 +496,4 @@ export abstract class SqlBackendStore extends BackendStore {
     p.then(done, done);
     return p;
   }
-
-  private encode(value: RecordValue): EncodedValue {
-    if (value instanceof Uint8Array) {
-      if (value.length > this.maxRecordBytes) throw new PayloadTooLargeError(value.length, this.maxRecordBytes, 'record');
-      return { json: null, bytes: value };
-    }
-    return { json: serializeState(value, this.maxRecordBytes, 'record'), bytes: null };
-  }
-}
-
-function positiveInt(value: number | undefined, fallback: number, max: number, what: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1 || value > max) throw new InvalidInputError(`${what} must be an integer in 1..${max}`);
-  return value;
 }

@@ -11,8 +11,8 @@ import cliProgress from 'cli-progress';
 import type { RekeyProgress } from '../layers/encrypt.js';
 import type { SecureStore } from '../secure-store.js';
 import type { RecordStore } from '../contract/store.js';
-import { CliExit, type CliIo, Output, UsageError, formatDuration } from './io.js';
 import { sleep } from '../util/time.js';
+import { CliExit, type CliIo, Output, UsageError, formatDuration } from './io.js';
 import { type StoreOptions, addStoreOptions, intArg, openStore } from './options.js';
 
 interface RekeyCliOptions extends StoreOptions {

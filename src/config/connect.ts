@@ -5,7 +5,7 @@
  */
 import { BackendUnavailableError } from '../contract/errors.js';
 import type { PgPool } from '../backends/postgres.js';
-import type { RedisClient } from '../backends/redis.js';
+import type { RedisClient } from '../backends/redis/index.js';
 import { importPeer } from '../util/peer.js';
 import { withDeadline } from '../util/time.js';
 import { redactUrl } from './validate.js';

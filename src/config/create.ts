@@ -8,7 +8,7 @@ import type { RecordStore } from '../contract/store.js';
 import { MemoryStore } from '../backends/memory.js';
 import { PgliteStore } from '../backends/pglite.js';
 import { PostgresStore } from '../backends/postgres.js';
-import { RedisStore } from '../backends/redis.js';
+import { RedisStore } from '../backends/redis/index.js';
 import { Keyring } from '../keys/keyring.js';
 import { passphraseProvider } from '../keys/providers/passphrase.js';
 import { SecureStore, type SecureStoreOptions } from '../secure-store.js';

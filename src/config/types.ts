@@ -6,7 +6,7 @@
  */
 import { InvalidInputError } from '../contract/errors.js';
 import type { PgPool } from '../backends/postgres.js';
-import type { RedisClient } from '../backends/redis.js';
+import type { RedisClient } from '../backends/redis/index.js';
 import type { Keyring } from '../keys/keyring.js';
 import type { AuditSink } from '../layers/ownership.js';
 

@@ -13,6 +13,7 @@
  * grace window and `expired` stays distinguishable from `not_found` for that long.
  */
 import { base64urlDecode, base64urlEncode, utf8Decode, utf8Encode } from '../util/bytes.js';
+import { intOption } from '../util/options.js';
 import type { RandomSource } from '../util/random.js';
 import { BackendStore, type VersionedStoreOptions } from './versioned-store.js';
 import { ConflictError, IntegrityError, InvalidInputError, isSessionStoreError } from './errors.js';
@@ -28,7 +29,7 @@ import type {
   SessionStore,
   StoredRecord,
 } from './store.js';
-import { assertExpiresAt, assertSessionId, assertState, normalizeLimit } from './validate.js';
+import { MAX_TTL_MS, assertExpiresAt, assertPlainState, assertSessionId, assertState, normalizeLimit } from './validate.js';
 import { newVersion } from './version.js';
 
 export interface AdaptOptions extends VersionedStoreOptions {
@@ -50,8 +51,13 @@ class SingleProcessAdapter extends BackendStore {
     options: AdaptOptions,
   ) {
     super(options);
-    this.graceMs = options.graceMs ?? 60 * 60 * 1000;
+    this.graceMs = intOption(options.graceMs, 60 * 60 * 1000, 0, MAX_TTL_MS, 'graceMs');
     this.random = options.random;
+  }
+
+  /** `save` / `update` check the top level; `saveRecord` validates the whole state it wraps. */
+  protected override checkState(state: unknown, what: string): asserts state is SessionState {
+    assertPlainState(state, what);
   }
 
   override async start(): Promise<void> {

@@ -3,6 +3,8 @@
  * read record + version -> compute the next record -> write if the version is unchanged ->
  * on `conflict`, wait a jittered backoff and retry, at most `maxAttempts` times, then `conflict`.
  */
+import { intOption } from '../util/options.js';
+import { sleep as defaultSleep } from '../util/time.js';
 import { ConflictError, isSessionStoreError } from './errors.js';
 import type { RecordStore, RecordValue, StoredRecord } from './store.js';
 
@@ -19,8 +21,6 @@ export interface CasStep<V extends RecordValue> {
   expiresAt: number;
 }
 
-export const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Runs one compare-and-swap on `store`. `next` receives the current record (or undefined) and
  * returns what to write, or throws (e.g. `not_found`) to stop. Resolves what `next` returned
@@ -32,8 +32,8 @@ export async function compareAndSwap<V extends RecordValue, R extends CasStep<V>
   next: (current: StoredRecord<V> | undefined) => R | Promise<R>,
   options: CasOptions = {},
 ): Promise<R & { version: string }> {
-  const maxAttempts = options.maxAttempts ?? 20;
-  const base = options.backoffMs ?? 2;
+  const maxAttempts = intOption(options.maxAttempts, 20, 1, 10_000, 'cas.maxAttempts');
+  const base = intOption(options.backoffMs, 2, 0, 10_000, 'cas.backoffMs');
   const sleep = options.sleep ?? defaultSleep;
   for (let attempt = 1; ; attempt++) {
     const current = await store.loadRecord(id);

@@ -2,6 +2,12 @@
  * Typed errors. Every failure this library reports is a `SessionStoreError` with a stable
  * string `code`; callers switch on `code` (or use `isSessionStoreError`), never on messages,
  * which may change between releases.
+ *
+ * The error rule: bad options and bad request data are both `invalid_input` (`InvalidInputError`,
+ * with a message naming the option or field and what it accepts). A constructor, factory or
+ * method refusing what it was given never throws a plain `RangeError` or `TypeError`, so every
+ * error that reaches a caller carries a code to switch on. Option checks go through
+ * `util/options.ts` (`intOption`, `boolOption`), one line per option.
  */
 
 export type ErrorCode =

@@ -5,8 +5,8 @@
  * Decisions (tested by the compliance suite):
  * - ids: 1..512 characters of visible ASCII (0x21-0x7E), the MCP rule for session ids; this also
  *   keeps ids safe as Redis keys and SQL text without escaping surprises.
- * - TTLs: finite and > 0 (the Anubis callback takes a pos_integer); fractions round UP to the next
- *   millisecond, never down, so a tiny TTL never becomes "already expired"; at most ~100 years.
+ * - TTLs: finite and > 0; fractions round UP to the next millisecond, never down, so a tiny TTL
+ *   never becomes "already expired"; at most ~100 years.
  * - states: plain JSON objects only. `undefined`, functions, symbols, BigInt, NaN/Infinity, cycles,
  *   class instances (Date, Map, Buffer...) and symbol keys are refused rather than silently dropped
  *   or altered by JSON.stringify; so are strings (values or keys) with NUL or lone surrogates.
@@ -105,8 +105,8 @@ function valid(value: unknown, depth: number, strings: boolean): boolean {
 function validEntries(value: Record<string, unknown>, depth: number, strings: boolean): boolean {
   if (Array.isArray(value)) return false;
   // for-in rather than Object.keys: V8 walks it from the map's enum cache and turns `value[key]`
-  // into a field load, several times faster here. It would also visit enumerable properties
-  // inherited from a polluted Object.prototype: checking those too can only refuse, never admit.
+  // into a field load. It would also visit enumerable properties inherited from a polluted
+  // Object.prototype: checking those too can only refuse, never admit.
   for (const key in value) {
     if ((strings && !validString(key)) || !valid(value[key], depth + 1, strings)) return false;
   }

@@ -157,8 +157,32 @@ export abstract class VersionedStore<V extends RecordValue = RecordValue> implem
   }
 }
 
-/** For backends that keep plain states and sealed bytes alike. */
+/**
+ * For backends that keep plain states and sealed bytes alike. Its entry points (`save`, `update`)
+ * validate every state they are given, so a store you write that keeps states as they come (a Map,
+ * a document database) never stores a state the contract refuses. The built-in backends validate
+ * where they serialize (`encodeRecordValue`) and narrow `checkState` to the top level.
+ */
 export abstract class BackendStore extends VersionedStore<RecordValue> {
+  override async save(id: string, state: SessionState, options?: SaveOptions): Promise<void> {
+    this.assertOpen();
+    assertSessionId(id);
+    this.checkState(state, 'state');
+    return super.save(id, state, options);
+  }
+
+  override async update(id: string, partial: SessionState): Promise<void> {
+    this.assertOpen();
+    assertSessionId(id);
+    this.checkState(partial, 'partial');
+    return super.update(id, partial);
+  }
+
+  /** Validates a state (or partial) arriving through `save` / `update`: all of it, by default. */
+  protected checkState(state: unknown, what: string): asserts state is SessionState {
+    assertState(state, what);
+  }
+
   protected toRecordValue(state: SessionState): RecordValue {
     return state;
   }

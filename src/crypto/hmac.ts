@@ -1,12 +1,11 @@
 /**
  * HMAC-SHA256, synchronous (token issue must be synchronous for the MCP SDK's id generator).
- * node:crypto when present (about 10x faster than pure JS at token sizes), @noble/hashes otherwise.
+ * node:crypto when present (OpenSSL), @noble/hashes otherwise; both give the same bytes.
  * Node key objects are cached per key buffer so the hot path does not re-import the key.
  */
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { nodeCrypto, nodeKeyObject } from './node.js';
-
 
 export type HmacEngine = 'node' | 'noble';
 

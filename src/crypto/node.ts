@@ -1,23 +1,12 @@
 /**
- * node:crypto when the runtime has it, reached without a static import so the same bundle loads
- * on edge runtimes and browsers (which then use the pure-JS @noble engines instead).
- * `process.getBuiltinModule` exists from Node 20.16; Deno and Bun provide it as well.
+ * node:crypto when the runtime has it (util/builtins.ts), so the same bundle loads on edge runtimes
+ * and browsers, which then use the pure-JS @noble engines instead.
  */
 import type * as NodeCrypto from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { builtinModule } from '../util/builtins.js';
 
-type ProcessWithBuiltins = { getBuiltinModule?: (id: string) => unknown };
-
-function loadNodeCrypto(): typeof NodeCrypto | undefined {
-  const proc = (globalThis as { process?: ProcessWithBuiltins }).process;
-  try {
-    return proc?.getBuiltinModule?.('node:crypto') as typeof NodeCrypto | undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export const nodeCrypto: typeof NodeCrypto | undefined = loadNodeCrypto();
+export const nodeCrypto: typeof NodeCrypto | undefined = builtinModule<typeof NodeCrypto>('node:crypto');
 
 const keyObjects = new WeakMap<Uint8Array, KeyObject>();
 

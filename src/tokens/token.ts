@@ -9,13 +9,14 @@
  *
  * `issue` is synchronous because the MCP SDK's session-id generator is. `verify` is the fast path
  * run on every request: a shape check, one HMAC for the signature and one for the owner hash, no
- * jose (about 20x slower here); jose is the interoperability oracle in the tests. A client sends the
+ * general-purpose JOSE library (jose is the interoperability oracle in the tests). A client sends the
  * same token with every request of its session, so a token whose signature and claims verified is
  * remembered (bounded): verifying it again re-checks the key, the clock and the owner, not the MAC.
  */
 import { ExpiredError, InvalidTokenError, OwnerMismatchError, isSessionStoreError } from '../contract/errors.js';
-import { assertSessionId } from '../contract/validate.js';
+import { MAX_TTL_MS, assertSessionId } from '../contract/validate.js';
 import { base64urlEncode } from '../util/bytes.js';
+import { intOption } from '../util/options.js';
 import { constantTimeEqualText } from '../crypto/compare.js';
 import type { Keyring } from '../keys/keyring.js';
 import { type Owner, ownerHash } from '../layers/owner-hash.js';
@@ -71,10 +72,8 @@ export class SessionTokens {
     options: SessionTokensOptions = {},
   ) {
     this.now = options.now ?? Date.now;
-    const tolerance = options.clockToleranceMs ?? 5_000;
-    if (!(tolerance >= 0 && tolerance <= MAX_CLOCK_TOLERANCE_MS)) throw new RangeError(`clockToleranceMs must be within 0..${MAX_CLOCK_TOLERANCE_MS}`);
-    this.toleranceMs = tolerance;
-    this.defaultLifetimeMs = options.defaultLifetimeMs ?? 12 * 60 * 60 * 1000;
+    this.toleranceMs = intOption(options.clockToleranceMs, 5_000, 0, MAX_CLOCK_TOLERANCE_MS, 'clockToleranceMs');
+    this.defaultLifetimeMs = intOption(options.defaultLifetimeMs, 12 * 60 * 60 * 1000, 1, MAX_TTL_MS, 'defaultLifetimeMs');
   }
 
   /** Signs a token for `sessionId` bound to `owner`, valid until `expiresAt` (epoch ms). Synchronous. */

@@ -1,8 +1,10 @@
 /**
- * Randomness. Drawing from the CSPRNG costs a few microseconds per call on Node, so small draws
+ * Randomness. Each call into the CSPRNG has a fixed cost on Node, so small draws
  * (nonces, version tokens, session ids) come out of a pooled buffer refilled 4 KiB at a time.
  * The pool is module-private and every slice is copied out and never handed out twice.
  */
+
+import { InvalidInputError } from '../contract/errors.js';
 
 /** Source of cryptographically secure random bytes; injectable so tests can be deterministic. */
 export type RandomSource = (length: number) => Uint8Array;
@@ -21,7 +23,7 @@ function fill(target: Uint8Array): Uint8Array {
 
 /** The default `RandomSource`: the platform CSPRNG (Web Crypto), pooled for small draws. */
 export const secureRandom: RandomSource = (length) => {
-  if (!Number.isInteger(length) || length < 0) throw new RangeError(`random length must be a non-negative integer, got ${length}`);
+  if (!Number.isInteger(length) || length < 0) throw new InvalidInputError(`random length must be a non-negative integer, got ${length}`);
   if (length > 256) return fill(new Uint8Array(length));
   if (offset + length > pool.length) {
     pool = fill(new Uint8Array(POOL_SIZE));

@@ -23,10 +23,27 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * promise is observed, so it never becomes an unhandled rejection.
  */
 export function withDeadline<T>(p: Promise<T>, deadline: number, onTimeout: () => Error): Promise<T> {
+  return raceDeadline(p, deadline, () => {
+    throw onTimeout();
+  });
+}
+
+/**
+ * Settles like `p`, or once `deadline` (epoch ms) has passed with what `onTimeout()` returns (or
+ * throws): for callers that must clean up after the loser, e.g. give back a pooled connection that
+ * arrives late, and so want a value to test rather than an error to catch.
+ */
+export function raceDeadline<T, U>(p: Promise<T>, deadline: number, onTimeout: () => U): Promise<T | U> {
   p.catch(() => {});
   const ms = Math.max(0, deadline - Date.now());
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(onTimeout()), ms);
+  return new Promise<T | U>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      try {
+        resolve(onTimeout());
+      } catch (err) {
+        reject(err);
+      }
+    }, ms);
     p.then(
       (v) => {
         clearTimeout(timer);

@@ -31,6 +31,6 @@ describe('MemoryStore bounds', () => {
   });
 
   it('refuses a nonsensical bound', () => {
-    expect(() => new MemoryStore({ maxEntries: 0 })).toThrow(RangeError);
+    expect(() => new MemoryStore({ maxEntries: 0 })).toThrowError(expect.objectContaining({ code: 'invalid_input' }));
   });
 });

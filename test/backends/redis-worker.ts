@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { isSessionStoreError } from '../../src/contract/errors.js';
-import { RedisStore } from '../../src/backends/redis.js';
+import { RedisStore } from '../../src/backends/redis/index.js';
 
 const [prefix, id, worker, countText] = process.argv.slice(2);
 if (prefix === undefined || id === undefined || worker === undefined || countText === undefined) throw new Error('usage: prefix id worker count');

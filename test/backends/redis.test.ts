@@ -13,7 +13,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cluster, Redis } from 'ioredis';
 import { BackendUnavailableError } from 'sealed-session-store';
-import { RedisStore, decodeListCursor, encodeListCursor } from 'sealed-session-store/redis';
+import { RedisStore } from 'sealed-session-store/redis';
+// Test-only hooks: the cursor codec is internal, so it is imported from source, not from the public entry.
+import { decodeListCursor, encodeListCursor } from '../../src/backends/redis/scan.js';
 import { expectCode } from 'sealed-session-store/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStore, deletePrefix, redisClient, redisFixture, redisPrefix } from '../support/fixtures/redis.js';

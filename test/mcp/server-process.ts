@@ -12,7 +12,7 @@
 import http from 'node:http';
 import { Redis } from 'ioredis';
 import { Keyring, secureStore } from '../../src/index.js';
-import { RedisStore } from '../../src/backends/redis.js';
+import { RedisStore } from '../../src/backends/redis/index.js';
 import { mcpSessions } from '../../src/mcp/index.js';
 import { buildDemoServer } from './demo-server.js';
 

@@ -3,6 +3,7 @@
  * exists and on @noble/ciphers elsewhere (`'auto'`); both produce the same bytes. AES-256-GCM-SIV
  * and XChaCha20-Poly1305 run on noble only.
  */
+import { InvalidInputError } from '../../contract/errors.js';
 import { nobleAeads } from './noble.js';
 import { nodeAesGcm } from './node.js';
 import { AEAD_SPECS, type Aead, type AeadAlgorithm, type AeadEngineName, isAeadAlgorithm } from './types.js';
@@ -18,16 +19,16 @@ export function hasNodeEngine(algorithm: AeadAlgorithm): boolean {
 
 /**
  * The AEAD for `algorithm` on `engine`. `'auto'` prefers node:crypto. Asking for `'node'` where it
- * cannot serve (no node:crypto, or an algorithm it lacks) throws a RangeError rather than silently
- * switching engines.
+ * cannot serve (no node:crypto, or an algorithm it lacks) throws `invalid_input` rather than
+ * silently switching engines.
  */
 export function getAead(algorithm: AeadAlgorithm, engine: AeadEngineName | 'auto' = 'auto'): Aead {
-  if (!isAeadAlgorithm(algorithm)) throw new RangeError(`unknown AEAD algorithm ${String(algorithm)}; expected one of ${Object.keys(AEAD_SPECS).join(', ')}`);
+  if (!isAeadAlgorithm(algorithm)) throw new InvalidInputError(`unknown AEAD algorithm ${String(algorithm)}; expected one of ${Object.keys(AEAD_SPECS).join(', ')}`);
   if (engine === 'noble') return nobleAeads[algorithm];
   if (engine === 'node') {
-    if (!hasNodeEngine(algorithm)) throw new RangeError(`the node engine does not provide ${algorithm} here; use engine 'noble' or 'auto'`);
+    if (!hasNodeEngine(algorithm)) throw new InvalidInputError(`the node engine does not provide ${algorithm} here; use engine 'noble' or 'auto'`);
     return nodeAesGcm!;
   }
-  if (engine !== 'auto') throw new RangeError(`unknown AEAD engine ${String(engine)}; expected 'auto', 'node' or 'noble'`);
+  if (engine !== 'auto') throw new InvalidInputError(`unknown AEAD engine ${String(engine)}; expected 'auto', 'node' or 'noble'`);
   return hasNodeEngine(algorithm) ? nodeAesGcm! : nobleAeads[algorithm];
 }

@@ -1,8 +1,9 @@
 /**
- * The node:crypto engine for AES-256-GCM (OpenSSL, AES-NI): several times faster than pure JS.
+ * The node:crypto engine for AES-256-GCM (OpenSSL, with AES-NI where the CPU has it).
  * Key objects are cached per key buffer, so the hot path never re-imports a key. Only loaded
  * when `nodeCrypto` exists; byte-identical to the noble engine (tested both ways).
  */
+import { InvalidInputError } from '../../contract/errors.js';
 import { nodeCrypto, nodeKeyObject } from '../node.js';
 import { AEAD_SPECS, type Aead } from './types.js';
 
@@ -13,8 +14,8 @@ class NodeAesGcm implements Aead {
   readonly spec = spec;
 
   seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array | string, aad: Uint8Array, out: Uint8Array, outOffset: number): number {
-    if (key.length !== 32) throw new RangeError(`aes-256-gcm key must be 32 bytes, got ${key.length}`);
-    if (nonce.length !== 12) throw new RangeError(`aes-256-gcm nonce must be 12 bytes, got ${nonce.length}`);
+    if (key.length !== 32) throw new InvalidInputError(`aes-256-gcm key must be 32 bytes, got ${key.length}`);
+    if (nonce.length !== 12) throw new InvalidInputError(`aes-256-gcm nonce must be 12 bytes, got ${nonce.length}`);
     const cipher = nodeCrypto!.createCipheriv('aes-256-gcm', nodeKeyObject(key), nonce, { authTagLength: 16 });
     cipher.setAAD(aad);
     const ct = typeof plaintext === 'string' ? cipher.update(plaintext, 'utf8') : cipher.update(plaintext);

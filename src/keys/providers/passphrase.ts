@@ -3,13 +3,14 @@
  * the keyset with a random 96-bit nonce and the caller's AAD. The blob records the scrypt
  * parameters, salt, nonce and ciphertext, so the passphrase alone opens it.
  *
- * Costs: default logN 17, r 8, p 1 (128 MiB, roughly 0.3 s natively): each guess at the passphrase
+ * Costs: default logN 17, r 8, p 1 (128 MiB of memory per derivation): each guess at the passphrase
  * costs an attacker holding the file as much. The derived KEK is cached per salt in memory, so the
  * read-modify-write of a rotation pays for scrypt once, not twice.
  */
-import { IntegrityError, KeyStateError } from '../../contract/errors.js';
+import { IntegrityError, InvalidInputError, KeyStateError } from '../../contract/errors.js';
 import { base64urlDecode, base64urlEncode, utf8Encode } from '../../util/bytes.js';
 import { getAead } from '../../crypto/aead/index.js';
+import { intOption } from '../../util/options.js';
 import { type RandomSource, secureRandom } from '../../util/random.js';
 import { type ScryptParams, scryptDerive } from '../../crypto/scrypt.js';
 import type { KeyEncryptionProvider, WrappedBlob } from './types.js';
@@ -44,14 +45,13 @@ function blobAad(aad: Uint8Array, params: Omit<ScryptParams, 'dkLen'>, salt: str
 }
 
 export function passphraseProvider(passphrase: string | Uint8Array, options: PassphraseProviderOptions = {}): KeyEncryptionProvider {
+  if (typeof passphrase !== 'string' && !(passphrase instanceof Uint8Array)) throw new InvalidInputError('passphrase must be a string or a Uint8Array');
   const secret = typeof passphrase === 'string' ? utf8Encode(passphrase) : passphrase.slice();
-  if (secret.length < 8) throw new RangeError('passphrase must be at least 8 bytes (prefer a long random one)');
-  const logN = options.logN ?? 17;
-  const r = options.r ?? 8;
-  const p = options.p ?? 1;
-  if (!inRange(logN, [options.unsafeLowCost === true ? 10 : 15, 22])) throw new RangeError(`logN must be an integer in ${options.unsafeLowCost === true ? 10 : 15}..22`);
-  if (!inRange(r, LIMITS.r)) throw new RangeError('r must be an integer in 1..32');
-  if (!inRange(p, LIMITS.p)) throw new RangeError('p must be an integer in 1..16');
+  if (secret.length < 8) throw new InvalidInputError('passphrase must be at least 8 bytes (prefer a long random one)');
+  // Below 15 only when the name says so: a low cost makes a stolen keyset file cheap to brute-force.
+  const logN = intOption(options.logN, 17, options.unsafeLowCost === true ? LIMITS.logN[0] : 15, LIMITS.logN[1], 'logN');
+  const r = intOption(options.r, 8, ...LIMITS.r, 'r');
+  const p = intOption(options.p, 1, ...LIMITS.p, 'p');
   const ownWork = 2 ** logN * r * p;
   const ownMemory = 2 ** logN * r;
   const random = options.random ?? secureRandom;

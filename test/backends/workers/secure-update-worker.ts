@@ -8,7 +8,7 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { Keyring, type RecordStore, isSessionStoreError, secureStore } from '../../../src/index.js';
-import { RedisStore } from '../../../src/backends/redis.js';
+import { RedisStore } from '../../../src/backends/redis/index.js';
 import { PostgresStore } from '../../../src/backends/postgres.js';
 
 const [kind, where, id, worker, count] = process.argv.slice(2);

@@ -1,0 +1,236 @@
+/**
+ * RedisStore: sessions in Redis (standalone or Cluster) through an injected ioredis client.
+ *
+ * Key layout: one hash per session at `<prefix><id>` with the fields
+ *   v = the value (UTF-8 JSON text, or the raw bytes of a sealed envelope),
+ *   t = 'j' (JSON) or 'b' (bytes),
+ *   e = expiresAt, epoch milliseconds by the store's injected clock,
+ *   r = version token (128 random bits, base64url).
+ * The native TTL is `e - now() + graceMs` (PX, at least 1 ms): Redis removes a record only after
+ * the grace window, so during that window `load` says `expired`, not `not_found`, and the expiry
+ * decision itself always follows the injected clock, never Redis's.
+ *
+ * Every write is ONE Lua script (EVALSHA, EVAL on NOSCRIPT): atomic on the server, no WATCH/MULTI,
+ * so it is safe on a connection shared with the rest of the application. Listing and cleanup walk
+ * SCAN (./scan.ts); readiness, deadlines and retries are ./connection.ts.
+ *
+ * Only `import type` from ioredis: importing this file never loads the client library.
+ */
+import { BackendStore, type VersionedStoreOptions } from '../../contract/versioned-store.js';
+import { ConflictError, IntegrityError, InvalidInputError } from '../../contract/errors.js';
+import { encodeRecordValue } from '../../contract/record-value.js';
+import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type SessionState, type StoredRecord, VALIDATES_ON_WRITE } from '../../contract/store.js';
+import { MAX_TTL_MS, assertExpiresAt, assertPlainState, assertSessionId, isPlainObject } from '../../contract/validate.js';
+import { newVersion } from '../../contract/version.js';
+import { intOption } from '../../util/options.js';
+import type { RandomSource } from '../../util/random.js';
+import { type Commands, type RedisClient, RedisConnection, type RetryKind, type Script, script } from './connection.js';
+import { type ScanContext, cleanupExpired, listActive } from './scan.js';
+
+export interface RedisRetryPolicy {
+  /**
+   * Attempts per operation (1 = no retry). Default 2. Reads, saves (idempotent through their version
+   * token) and unconditional deletes are retried after any connection fault; conditional deletes
+   * only when the first attempt certainly never reached the server.
+   */
+  maxAttempts?: number;
+  /** Backoff before attempt n: a random time in [0, backoffMs * 2^(n-2)], capped at 1 s. Default 50. */
+  backoffMs?: number;
+}
+
+export interface RedisStoreOptions extends VersionedStoreOptions {
+  /** An ioredis `Redis` or `Cluster`. The store never quits it: `close()` leaves it to you. */
+  client: RedisClient;
+  /** Namespace for every key; default `sss:`. No `{` `}` (a hash tag would put every session in one Cluster slot). */
+  prefix?: string;
+  /** How long past `expiresAt` Redis keeps a record, so it reads as `expired` rather than `not_found`. Default 1 hour. */
+  graceMs?: number;
+  /**
+   * Budget of one attempt, in ms: waiting for the client to be ready plus the server's answer. Default 2000.
+   * An operation settles within about `maxAttempts * commandTimeoutMs` plus backoff.
+   */
+  commandTimeoutMs?: number;
+  retry?: RedisRetryPolicy;
+  /** Largest record (JSON text or bytes); bigger writes fail with `payload_too_large`. Default 4 MiB. */
+  maxRecordBytes?: number;
+  /** Random source for version tokens. */
+  random?: RandomSource;
+}
+
+export const DEFAULT_REDIS_PREFIX = 'sss:';
+export const DEFAULT_GRACE_MS = 60 * 60 * 1000;
+export const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
+const MAX_PREFIX_LENGTH = 128;
+
+/**
+ * Save. KEYS[1] = record; ARGV = new version, ifAbsent ('1'|''), ifVersion (''|token), value,
+ * type, expiresAt, px. Returns 1 when written (or already written by an earlier attempt of this
+ * very write: versions never repeat, so finding ours means a retry after a lost answer), 0 on conflict.
+ * HSET + PEXPIRE in one script: the key is never left without a TTL.
+ */
+const SAVE: Script = script(`
+local cur = redis.call('HGET', KEYS[1], 'r')
+if cur == ARGV[1] then return 1 end
+if ARGV[2] == '1' and cur then return 0 end
+if ARGV[3] ~= '' and cur ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[4], 't', ARGV[5], 'e', ARGV[6], 'r', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+return 1
+`);
+
+/** Delete. KEYS[1] = record; ARGV[1] = ifVersion or ''. Returns 1 deleted, 0 absent, -1 conflict. */
+const DELETE: Script = script(`
+local cur = redis.call('HGET', KEYS[1], 'r')
+if not cur then return 0 end
+if ARGV[1] ~= '' and cur ~= ARGV[1] then return -1 end
+redis.call('DEL', KEYS[1])
+return 1
+`);
+
+export class RedisStore extends BackendStore {
+  readonly prefix: string;
+  readonly graceMs: number;
+  private readonly client: RedisClient;
+  private readonly connection: RedisConnection;
+  private readonly maxRecordBytes: number;
+  private readonly random: RandomSource | undefined;
+  private readonly scan: ScanContext;
+
+  constructor(options: RedisStoreOptions) {
+    super(options);
+    if (options === null || typeof options !== 'object' || options.client === null || typeof options.client !== 'object') {
+      throw new InvalidInputError('RedisStore needs an ioredis client in options.client');
+    }
+    this.client = options.client;
+    this.prefix = checkPrefix(options.prefix ?? DEFAULT_REDIS_PREFIX);
+    this.graceMs = intOption(options.graceMs, DEFAULT_GRACE_MS, 0, MAX_TTL_MS, 'graceMs');
+    this.maxRecordBytes = intOption(options.maxRecordBytes, 4 * 1024 * 1024, 1, 512 * 1024 * 1024, 'maxRecordBytes');
+    this.connection = new RedisConnection({
+      commandTimeoutMs: intOption(options.commandTimeoutMs, DEFAULT_COMMAND_TIMEOUT_MS, 1, 10 * 60 * 1000, 'commandTimeoutMs'),
+      maxAttempts: intOption(options.retry?.maxAttempts, 2, 1, 10, 'retry.maxAttempts'),
+      backoffMs: intOption(options.retry?.backoffMs, 50, 0, 10_000, 'retry.backoffMs'),
+      assertOpen: () => this.assertOpen(),
+    });
+    this.random = options.random;
+    this.scan = { client: this.client, connection: this.connection, prefix: this.prefix, deleteScript: DELETE, now: () => this.now() };
+    // Deliberately no 'error' listener on the injected client: it is the application's, and ioredis
+    // never throws for a missing listener (it logs "[ioredis] Unhandled error event" instead), so
+    // adding one here would only hide connection faults from the application's own logging.
+  }
+
+  /** `saveRecord` validates every plain state where it serializes it (`serializeState`). */
+  override get [VALIDATES_ON_WRITE](): boolean {
+    return true;
+  }
+
+  /** `save` / `update` check the top level; `saveRecord` validates the whole state where it serializes it. */
+  protected override checkState(state: unknown, what: string): asserts state is SessionState {
+    assertPlainState(state, what);
+  }
+
+  /** The Redis key of a session (for operators and tests; the layout is documented above). */
+  keyFor(id: string): string {
+    assertSessionId(id);
+    return this.prefix + id;
+  }
+
+  async loadRecord(id: string): Promise<StoredRecord | undefined> {
+    this.assertOpen();
+    assertSessionId(id);
+    const key = this.prefix + id;
+    const fields = await this.connection.run('load', 'idempotent', this.client, () => this.commands.hmgetBuffer(key, 'v', 't', 'e', 'r'));
+    const [v, t, e, r] = fields;
+    if (v == null && t == null && e == null && r == null) return undefined;
+    // Not a record this store wrote (a foreign key under our prefix): never guess at its contents.
+    if (v == null || t == null || e == null || r == null) throw new IntegrityError();
+    const expiresAt = Number(e.toString('latin1'));
+    if (!Number.isFinite(expiresAt)) throw new IntegrityError();
+    const version = r.toString('latin1');
+    const type = t.toString('latin1');
+    if (type === 'b') return { value: new Uint8Array(v), version, expiresAt };
+    if (type !== 'j') throw new IntegrityError();
+    let value: unknown;
+    try {
+      value = JSON.parse(v.toString('utf8'));
+    } catch {
+      throw new IntegrityError();
+    }
+    if (!isPlainObject(value)) throw new IntegrityError();
+    return { value: value as SessionState, version, expiresAt };
+  }
+
+  async saveRecord(id: string, value: RecordValue, options: SaveRecordOptions): Promise<string> {
+    this.assertOpen();
+    assertSessionId(id);
+    if (options === null || typeof options !== 'object') throw new InvalidInputError('saveRecord needs options with expiresAt');
+    assertExpiresAt(options.expiresAt);
+    if (options.ifVersion !== undefined && (typeof options.ifVersion !== 'string' || options.ifVersion === '')) {
+      throw new InvalidInputError('ifVersion must be a non-empty string');
+    }
+    const { json, bytes } = encodeRecordValue(value, this.maxRecordBytes);
+    // Bytes are copied: the caller may reuse its buffer before ioredis writes it to the socket.
+    const data = json ?? Buffer.from(bytes!);
+    const type = json === undefined ? 'b' : 'j';
+    const key = this.prefix + id;
+    const version = newVersion(this.random);
+    const px = this.nativeTtl(options.expiresAt);
+    const args = [version, options.ifAbsent === true ? '1' : '', options.ifVersion ?? '', data, type, String(options.expiresAt), String(px)];
+    const written = await this.connection.run('save', 'idempotent', this.client, () => this.connection.evalScript(this.commands, SAVE, key, args), version);
+    if (written !== 1) throw new ConflictError(options.ifAbsent === true ? 'record already exists' : 'record changed concurrently');
+    return version;
+  }
+
+  async deleteRecord(id: string, options: DeleteRecordOptions = {}): Promise<boolean> {
+    this.assertOpen();
+    assertSessionId(id);
+    const ifVersion = options?.ifVersion;
+    if (ifVersion !== undefined && (typeof ifVersion !== 'string' || ifVersion === '')) {
+      throw new InvalidInputError('ifVersion must be a non-empty string');
+    }
+    const key = this.prefix + id;
+    // An unconditional delete is idempotent and may be retried after a lost answer (it then reports
+    // `false` for a record the lost attempt removed); a conditional one only when nothing was sent.
+    const kind: RetryKind = ifVersion === undefined ? 'idempotent' : 'conditional';
+    const result = await this.connection.run('delete', kind, this.client, () => this.connection.evalScript(this.commands, DELETE, key, [ifVersion ?? '']));
+    if (result === -1) throw new ConflictError();
+    return result === 1;
+  }
+
+  /** One page of live ids (see ./scan.ts for what a SCAN walk promises). */
+  async listActive(options: ListOptions = {}): Promise<ListPage> {
+    this.assertOpen();
+    return listActive(this.scan, options);
+  }
+
+  /** Removes every record expired by the injected clock, version-checked; resolves the true count (./scan.ts). */
+  async cleanupExpired(): Promise<number> {
+    this.assertOpen();
+    return cleanupExpired(this.scan);
+  }
+
+  /** Leaves the injected client open: it belongs to the application. */
+  protected override async onClose(): Promise<void> {}
+
+  private get commands(): Commands {
+    return this.client as Commands;
+  }
+
+  /** Native TTL in whole ms: expiresAt + grace by the injected clock, never 0 (PX 0 is an error, and "now" would drop the record). */
+  private nativeTtl(expiresAt: number): number {
+    const px = Math.ceil(expiresAt - this.now() + this.graceMs);
+    return Math.min(Math.max(1, px), MAX_TTL_MS + this.graceMs);
+  }
+}
+
+function checkPrefix(prefix: unknown): string {
+  if (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > MAX_PREFIX_LENGTH) {
+    throw new InvalidInputError(`prefix must be a string of 1..${MAX_PREFIX_LENGTH} characters`);
+  }
+  for (let i = 0; i < prefix.length; i++) {
+    const c = prefix.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) throw new InvalidInputError('prefix must be visible ASCII');
+  }
+  // A hash tag in the prefix would route every session to ONE Cluster slot: one hot node.
+  if (prefix.includes('{') || prefix.includes('}')) throw new InvalidInputError('prefix must not contain { or } (a Cluster hash tag)');
+  return prefix;
+}
