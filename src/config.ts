@@ -21,7 +21,7 @@ import { type PgPool, PostgresStore } from './backends/postgres.js';
 import { type RedisClient, RedisStore } from './backends/redis.js';
 import { Keyring } from './keys/keyring.js';
 import { passphraseProvider } from './keys/providers/passphrase.js';
-import type { AuditSink } from './layers/ownership.js';
+import type { AuditSink } from './audit.js';
 import { SecureStore, type SecureStoreOptions } from './secure-store.js';
 
 export type AdapterName = 'memory' | 'redis' | 'postgres' | 'pglite';

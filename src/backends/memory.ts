@@ -11,7 +11,7 @@ import { LRUCache } from 'lru-cache';
 import { BackendStore, type VersionedStoreOptions } from '../contract/versioned-store.js';
 import { idCursor } from '../contract/cursor.js';
 import { ConflictError, PayloadTooLargeError } from '../contract/errors.js';
-import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type StoredRecord, VALIDATES_ON_WRITE } from '../contract/store.js';
+import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type StoredRecord } from '../contract/store.js';
 import { assertExpiresAt, assertSessionId, normalizeLimit, serializeState } from '../contract/validate.js';
 import { newVersion } from '../contract/version.js';
 import type { RandomSource } from '../util/random.js';
@@ -61,11 +61,6 @@ export class MemoryStore extends BackendStore {
       maxSize: maxBytes,
       sizeCalculation: (entry) => entry.size,
     });
-  }
-
-  /** `saveRecord` validates every plain state where it serializes it (`serializeState`). */
-  override get [VALIDATES_ON_WRITE](): boolean {
-    return true;
   }
 
   /** Sessions currently held (expired ones included until cleanup). */

@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { BackendStore, type VersionedStoreOptions } from '../contract/versioned-store.js';
 import { BackendUnavailableError, ConflictError, IntegrityError, InvalidInputError, PayloadTooLargeError } from '../contract/errors.js';
-import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type SessionState, type StoredRecord, VALIDATES_ON_WRITE } from '../contract/store.js';
+import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type SessionState, type StoredRecord } from '../contract/store.js';
 import { MAX_TTL_MS, assertExpiresAt, assertSessionId, isPlainObject, normalizeLimit, serializeState } from '../contract/validate.js';
 import { newVersion } from '../contract/version.js';
 import type { RandomSource } from '../util/random.js';
@@ -161,11 +161,6 @@ export class RedisStore extends BackendStore {
     // Deliberately no 'error' listener on the injected client: it is the application's, and ioredis
     // never throws for a missing listener (it logs "[ioredis] Unhandled error event" instead), so
     // adding one here would only hide connection faults from the application's own logging.
-  }
-
-  /** `saveRecord` validates every plain state where it serializes it (`serializeState`). */
-  override get [VALIDATES_ON_WRITE](): boolean {
-    return true;
   }
 
   /** The Redis key of a session (for operators and tests; the layout is documented above). */

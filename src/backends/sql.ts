@@ -24,7 +24,7 @@
 import { BackendStore, type VersionedStoreOptions } from '../contract/versioned-store.js';
 import { idCursor } from '../contract/cursor.js';
 import { BackendUnavailableError, ConflictError, InvalidInputError, PayloadTooLargeError, type SessionStoreError } from '../contract/errors.js';
-import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type SessionState, type StoredRecord, VALIDATES_ON_WRITE } from '../contract/store.js';
+import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type SessionState, type StoredRecord } from '../contract/store.js';
 import { assertExpiresAt, assertSessionId, normalizeLimit, serializeState } from '../contract/validate.js';
 import { newVersion } from '../contract/version.js';
 import type { RandomSource } from '../util/random.js';
@@ -371,11 +371,6 @@ export abstract class SqlBackendStore extends BackendStore {
     this.random = options.random;
     this.maxRecordBytes = positiveInt(options.maxRecordBytes, DEFAULT_MAX_RECORD_BYTES, Number.MAX_SAFE_INTEGER, 'maxRecordBytes');
     this.cleanupBatchSize = positiveInt(options.cleanupBatchSize, DEFAULT_CLEANUP_BATCH, MAX_CLEANUP_BATCH, 'cleanupBatchSize');
-  }
-
-  /** `saveRecord` validates every plain state where it serializes it (`serializeState`). */
-  override get [VALIDATES_ON_WRITE](): boolean {
-    return true;
   }
 
   /** Runs one statement; rejects only with typed errors (`backend_unavailable`, `invalid_input`). */

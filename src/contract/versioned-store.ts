@@ -18,10 +18,9 @@ import type {
   SessionState,
   StoredRecord,
 } from './store.js';
-import { VALIDATES_ON_WRITE } from './store.js';
-import { assertPlainState, assertSessionId, assertState, mergeState, normalizeTtl } from './validate.js';
+import { assertSessionId, assertState, mergeState, normalizeTtl } from './validate.js';
 
-/** Anubis' example configuration uses `ttl: 1800` seconds; so does ours. */
+/** 30 minutes: the idle timeout OWASP suggests for most applications. */
 export const DEFAULT_TTL_MS = 30 * 60 * 1000;
 
 export interface VersionedStoreOptions {
@@ -55,18 +54,14 @@ export abstract class VersionedStore<V extends RecordValue = RecordValue> implem
   abstract cleanupExpired(): Promise<number>;
 
   /**
-   * Whether `saveRecord` validates each plain state completely where it serializes it (see
-   * VALIDATES_ON_WRITE); then `save` / `update` check only the top level before handing it down.
-   * Default false: the session-level methods validate the whole state themselves.
+   * Checks a state (or partial) on its way in, completely. The rule of this library: the layer
+   * that serializes a state validates it. A store whose own `saveRecord` hands states to code it
+   * does not control (a store of yours) is validated here, at its entry points; the layers above
+   * `secureStore`'s encrypting layer check only the top level, since that layer validates where it
+   * serializes.
    */
-  get [VALIDATES_ON_WRITE](): boolean {
-    return false;
-  }
-
-  /** Checks a state (or partial) on its way in: all of it, or only its top level when `saveRecord` checks the rest. */
   protected assertIncoming(state: unknown, what: string): asserts state is SessionState {
-    if (this[VALIDATES_ON_WRITE]) assertPlainState(state, what);
-    else assertState(state, what);
+    assertState(state, what);
   }
 
   /** Turns a session-level state into what this store keeps in a record. */

@@ -20,7 +20,7 @@ import {
   isSessionStoreError,
 } from '../contract/errors.js';
 import type { RecordStore, SaveRecordOptions, SessionState, StoredRecord } from '../contract/store.js';
-import { VALIDATES_ON_WRITE, isRecordStore } from '../contract/store.js';
+import { isRecordStore } from '../contract/store.js';
 import { assertSessionId, normalizeLimit, stateJson, utf8Length } from '../contract/validate.js';
 import { AEAD_SPECS, type Aead, type AeadAlgorithm, type AeadEngineName, type AeadSpec, deriveAlgorithmKey, getAead, hasNodeEngine, isAeadAlgorithm } from '../crypto/aead/index.js';
 import { type RandomSource, secureRandom } from '../util/random.js';
@@ -182,11 +182,6 @@ export class EncryptedStore extends LayerStore {
     } catch (err) {
       return Promise.reject(err);
     }
-  }
-
-  /** Every state is validated where it is serialized, just before it is sealed. */
-  override get [VALIDATES_ON_WRITE](): boolean {
-    return true;
   }
 
   /** Expiry is checked on the backend's record before decrypting: an expired session stays `expired` even once its key is retired. */
