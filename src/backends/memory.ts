@@ -63,6 +63,9 @@ export class MemoryStore extends BackendStore {
     });
   }
 
+  /** `saveRecord` validates every plain state where it serializes it (`serializeState`): `save` / `update` check only its top level. */
+  protected override readonly serializesOnSave = true;
+
   /** Sessions currently held (expired ones included until cleanup). */
   get size(): number {
     return this.cache.size;

@@ -163,6 +163,9 @@ export class RedisStore extends BackendStore {
     // adding one here would only hide connection faults from the application's own logging.
   }
 
+  /** `saveRecord` validates every plain state where it serializes it (`serializeState`): `save` / `update` check only its top level. */
+  protected override readonly serializesOnSave = true;
+
   /** The Redis key of a session (for operators and tests; the layout is documented above). */
   keyFor(id: string): string {
     assertSessionId(id);

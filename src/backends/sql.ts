@@ -373,6 +373,9 @@ export abstract class SqlBackendStore extends BackendStore {
     this.cleanupBatchSize = positiveInt(options.cleanupBatchSize, DEFAULT_CLEANUP_BATCH, MAX_CLEANUP_BATCH, 'cleanupBatchSize');
   }
 
+  /** `saveRecord` validates every plain state where it serializes it (`serializeState`): `save` / `update` check only its top level. */
+  protected override readonly serializesOnSave = true;
+
   /** Runs one statement; rejects only with typed errors (`backend_unavailable`, `invalid_input`). */
   protected abstract execute(statement: SqlStatement, intent: SqlIntent): Promise<SqlResult>;
   /** Runs DDL statements as one unit (a transaction), serialized against other migrators. */

@@ -18,7 +18,7 @@ import type {
   SessionState,
   StoredRecord,
 } from './store.js';
-import { assertSessionId, assertState, mergeState, normalizeTtl } from './validate.js';
+import { assertPlainState, assertSessionId, assertState, mergeState, normalizeTtl } from './validate.js';
 
 /** 30 minutes: the idle timeout OWASP suggests for most applications. */
 export const DEFAULT_TTL_MS = 30 * 60 * 1000;
@@ -54,14 +54,18 @@ export abstract class VersionedStore<V extends RecordValue = RecordValue> implem
   abstract cleanupExpired(): Promise<number>;
 
   /**
-   * Checks a state (or partial) on its way in, completely. The rule of this library: the layer
-   * that serializes a state validates it. A store whose own `saveRecord` hands states to code it
-   * does not control (a store of yours) is validated here, at its entry points; the layers above
-   * `secureStore`'s encrypting layer check only the top level, since that layer validates where it
-   * serializes.
+   * True when this store's own `saveRecord` serializes every plain state it is given with
+   * `serializeState` / `stateJson`, which validate it completely in the same step. The rule of this
+   * library: the layer that serializes a state validates it. So such a store's `save` / `update`
+   * check only the top level, and a store of yours (false, the default) is validated completely
+   * here, at its entry points. Only this store reads it; nothing asks the stores below.
    */
+  protected readonly serializesOnSave: boolean = false;
+
+  /** Checks a state (or partial) on its way in: see `serializesOnSave`. */
   protected assertIncoming(state: unknown, what: string): asserts state is SessionState {
-    assertState(state, what);
+    if (this.serializesOnSave) assertPlainState(state, what);
+    else assertState(state, what);
   }
 
   /** Turns a session-level state into what this store keeps in a record. */

@@ -184,6 +184,9 @@ export class EncryptedStore extends LayerStore {
     }
   }
 
+  /** Every state is validated where it is serialized, just before it is sealed: `save` / `update` check only its top level. */
+  protected override readonly serializesOnSave = true;
+
   /** Expiry is checked on the backend's record before decrypting: an expired session stays `expired` even once its key is retired. */
   override async load(id: string): Promise<SessionState> {
     this.assertOpen();

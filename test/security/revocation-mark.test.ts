@@ -4,7 +4,7 @@
  * for space) does not bring the revoked sessions back.
  */
 import { describe, expect, it } from 'vitest';
-import { Keyring, MemoryStore, RESERVED_PREFIX, secureStore } from 'sealed-session-store';
+import { Keyring, MemoryStore, RESERVED_PREFIX, secureStore, subjectHash } from 'sealed-session-store';
 import { createFakeClock, expectCode } from 'sealed-session-store/testing';
 
 const alice = { subject: 'alice' };
@@ -16,7 +16,7 @@ function setup() {
   const keyring = Keyring.generate({ now: clock.now });
   // No mark cache, so every check reads the mark the backend holds.
   const make = () => secureStore(backend, { keyring, now: clock.now, revocationCacheMs: 0 });
-  return { clock, backend, make };
+  return { clock, backend, keyring, make };
 }
 
 async function markIds(backend: MemoryStore): Promise<string[]> {
@@ -49,5 +49,23 @@ describe('revocation marks', () => {
     const restarted = make();
     await expectCode(restarted.for(alice).load(id), 'expired');
     await expectCode(restarted.for(alice).update(id, { a: 2 }), 'expired');
+  });
+
+  it('a mark written before marks carried a sealed deadline still revokes, and the next revocation replaces it', async () => {
+    const { clock, backend, keyring, make } = setup();
+    const store = make();
+    const id = await store.for(alice).create({ a: 1 }, { ttlMs: 60 * MINUTE });
+    clock.advance(1);
+    // The earlier shape: `{ nb }` sealed by the encrypting layer, its expiry the backend's.
+    const mark = `${RESERVED_PREFIX}rv.${Buffer.from(subjectHash(keyring.primary('hash').key, 'alice')).toString('base64url')}`;
+    await store.encrypted.saveRecord(mark, { nb: clock.now() }, { expiresAt: clock.now() + 60 * MINUTE });
+    await expectCode(make().for(alice).load(id), 'expired');
+    clock.advance(1);
+    const fresh = await store.for(alice).create({ b: 1 }, { ttlMs: 60 * MINUTE });
+    expect(await make().for(alice).load(fresh)).toEqual({ b: 1 });
+    clock.advance(1);
+    await store.revokeOwner('alice');
+    await expectCode(make().for(alice).load(fresh), 'expired');
+    expect((await store.ttl.loadSealed(mark))?.sealed.data).toEqual({ nb: clock.now() });
   });
 });
