@@ -31,8 +31,6 @@ import {
   ttlPolicy,
 } from './ttl-policy.js';
 
-export { DEFAULT_ABSOLUTE_MS, DEFAULT_IDLE_MS } from './ttl-policy.js';
-
 export interface TtlOptions extends Omit<VersionedStoreOptions, 'defaultTtlMs'>, TtlPolicyOptions {
   /** Run `cleanupExpired` this often (ms). The timer never keeps the process alive. Default off. */
   sweepIntervalMs?: number;
