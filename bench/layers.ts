@@ -6,7 +6,9 @@
  */
 import { Keyring, type RecordStore, type SessionState, type SessionStore, secureStore } from '../src/index.js';
 import { EncryptedStore, TtlStore } from '../src/kit.js';
-import { KnownRecords, Revocations, ScopedSessionStore } from '../src/layers/ownership.js';
+import { KnownRecords } from '../src/layers/known-records.js';
+import { ScopedSessionStore } from '../src/layers/ownership.js';
+import { Revocations } from '../src/layers/revocations.js';
 import { BACKENDS, type BackendName, makeBackend } from './backends.js';
 import { type Ctx, budgetForSize } from './context.js';
 import { type Measurement, measure, pool } from './measure.js';
@@ -31,9 +33,9 @@ interface Stack {
 
 function stacks(backend: RecordStore, keyring: Keyring, now: () => number): Record<LayerName, Stack> {
   const ttl = new TtlStore(backend, { now });
-  const revocations = new Revocations(backend, { now, lifetimeMs: ttl.absoluteMs });
+  const revocations = new Revocations(ttl, { now });
   const owner = new ScopedSessionStore(
-    { ttl, keyring, revocations, now, random: undefined, hideExistence: false, audit: () => {}, sessionTag: (id) => id, known: new KnownRecords() },
+    { sealed: ttl, keyring, revocations, known: new KnownRecords(), audit: () => {}, hideExistence: false, now, random: undefined },
     OWNER,
   );
   const full = secureStore(backend, { keyring, namespace: 'bench', now }).for(OWNER);

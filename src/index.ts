@@ -51,7 +51,8 @@ export type {
   SessionStore,
   StoredRecord,
 } from './contract/store.js';
-export type { ScopedSessionStore, AuditEvent, AuditEventType, AuditSink } from './layers/ownership.js';
+export type { ScopedSessionStore } from './layers/ownership.js';
+export type { AuditEvent, AuditEventType, AuditSink } from './audit.js';
 export type { Owner } from './layers/owner-hash.js';
 export type { Sealed, SessionMeta } from './layers/sealed.js';
 export type { TtlOptions, TtlStats } from './layers/ttl.js';

@@ -31,7 +31,8 @@ export {
   type RekeyResult,
   DEFAULT_MAX_PLAINTEXT_BYTES,
 } from './layers/encrypt.js';
-export { TtlStore, type TtlOptions, type TtlStats, DEFAULT_IDLE_MS, DEFAULT_ABSOLUTE_MS } from './layers/ttl.js';
+export { TtlStore, type TtlOptions, type TtlStats } from './layers/ttl.js';
+export { DEFAULT_IDLE_MS, DEFAULT_ABSOLUTE_MS } from './layers/ttl-policy.js';
 export type { Sealed, SessionMeta } from './layers/sealed.js';
 
 // Formats and bounds (the byte layout of an envelope is in SECURITY.md).

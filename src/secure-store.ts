@@ -17,16 +17,10 @@ import type { RandomSource } from './util/random.js';
 import type { Keyring } from './keys/keyring.js';
 import type { KeyInfo, KeyPurpose } from './keys/types.js';
 import { EncryptedStore, type EncryptedStoreOptions, type RekeyOptions, type RekeyResult } from './layers/encrypt.js';
-import {
-  type AuditEvent,
-  type AuditSink,
-  KnownRecords,
-  type Owner,
-  RESERVED_PREFIX,
-  Revocations,
-  ScopedSessionStore,
-  subjectHashesFor,
-} from './layers/ownership.js';
+import type { AuditEvent, AuditEventType, AuditSink } from './audit.js';
+import { KnownRecords } from './layers/known-records.js';
+import { type Owner, ScopedSessionStore } from './layers/ownership.js';
+import { RESERVED_PREFIX, Revocations, subjectHashesFor } from './layers/revocations.js';
 import { parseEnvelope } from './layers/envelope.js';
 import type { SessionMeta } from './layers/sealed.js';
 import { TtlStore, type TtlOptions, type TtlStats } from './layers/ttl.js';
@@ -94,9 +88,11 @@ export class SecureStore {
       now: this.now,
       acceptLegacyStates: options.encryption?.unsafeAcceptPlaintext === true,
     });
-    this.revocations = new Revocations(this.encrypted, {
+    // Marks are sealed records of the TTL layer, like sessions (their deadline is sealed too); the
+    // encrypting layer below it reads marks written before that (see Revocations' `legacy`).
+    this.revocations = new Revocations(this.ttl, {
       now: this.now,
-      lifetimeMs: this.ttl.absoluteMs,
+      legacy: this.encrypted,
       ...(options.revocationCacheMs === undefined ? {} : { cacheMs: options.revocationCacheMs }),
     });
     this.tokens = new SessionTokens(this.keyring, {
@@ -110,15 +106,14 @@ export class SecureStore {
   for(owner: Owner): ScopedSessionStore {
     return new ScopedSessionStore(
       {
-        ttl: this.ttl,
+        sealed: this.ttl,
         keyring: this.keyring,
         revocations: this.revocations,
+        known: this.known,
+        audit: this.auditSession,
+        hideExistence: this.hideExistence,
         now: this.now,
         random: this.random,
-        hideExistence: this.hideExistence,
-        audit: (e) => this.emit(e),
-        sessionTag: (id) => this.sessionTag(id),
-        known: this.known,
       },
       owner,
     );
@@ -218,16 +213,19 @@ export class SecureStore {
 
   /** Opens one session for an administrator (no owner check): meta, state and expiry. */
   async inspect(id: string): Promise<InspectedSession> {
-    const rec = await this.ttl.loadRecord(id);
+    const rec = await this.ttl.loadSealed(id);
     if (rec === undefined) throw new NotFoundError();
     const raw = await this.backend.loadRecord(id);
     const kid = raw !== undefined && raw.value instanceof Uint8Array ? parseEnvelope(raw.value, raw.value.length).kid : undefined;
     return { kid, meta: rec.sealed.meta, state: rec.sealed.data, expiresAt: rec.expiresAt };
   }
 
-  private sessionTag(id: string): string {
-    return base64urlEncode(hmacSha256(this.keyring.primary('hash').key, utf8Encode(labelled(AUDIT_TAG_LABEL, id))).subarray(0, 16));
-  }
+  /** Audit events about one session carry a keyed hash of its id, never the id. */
+  private readonly auditSession = (type: AuditEventType, operation: string, id: string): void => {
+    if (this.onEvent === undefined) return;
+    const session = base64urlEncode(hmacSha256(this.keyring.primary('hash').key, utf8Encode(labelled(AUDIT_TAG_LABEL, id))).subarray(0, 16));
+    this.emit({ type, operation, session });
+  };
 
   private emit(event: AuditEvent): void {
     if (this.onEvent === undefined) return;

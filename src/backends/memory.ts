@@ -12,8 +12,8 @@ import { BackendStore, type VersionedStoreOptions } from '../contract/versioned-
 import { idCursor } from '../contract/cursor.js';
 import { ConflictError } from '../contract/errors.js';
 import { encodeRecordValue } from '../contract/record-value.js';
-import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type SessionState, type StoredRecord, VALIDATES_ON_WRITE } from '../contract/store.js';
-import { assertExpiresAt, assertPlainState, assertSessionId, normalizeLimit } from '../contract/validate.js';
+import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type StoredRecord } from '../contract/store.js';
+import { assertExpiresAt, assertSessionId, normalizeLimit } from '../contract/validate.js';
 import { newVersion } from '../contract/version.js';
 import { intOption } from '../util/options.js';
 import type { RandomSource } from '../util/random.js';
@@ -64,15 +64,9 @@ export class MemoryStore extends BackendStore {
     });
   }
 
-  /** `saveRecord` validates every plain state where it serializes it (`serializeState`). */
-  override get [VALIDATES_ON_WRITE](): boolean {
-    return true;
-  }
+  /** `saveRecord` validates every plain state where it serializes it (`serializeState`): `save` / `update` check only its top level. */
+  protected override readonly serializesOnSave = true;
 
-  /** `save` / `update` check the top level; `saveRecord` validates the whole state where it serializes it. */
-  protected override checkState(state: unknown, what: string): asserts state is SessionState {
-    assertPlainState(state, what);
-  }
 
   /** Sessions currently held (expired ones included until cleanup). */
   get size(): number {

@@ -25,8 +25,8 @@ import { BackendStore, type VersionedStoreOptions } from '../contract/versioned-
 import { idCursor } from '../contract/cursor.js';
 import { BackendUnavailableError, ConflictError, InvalidInputError, type SessionStoreError } from '../contract/errors.js';
 import { encodeRecordValue } from '../contract/record-value.js';
-import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type SessionState, type StoredRecord, VALIDATES_ON_WRITE } from '../contract/store.js';
-import { assertExpiresAt, assertPlainState, assertSessionId, normalizeLimit } from '../contract/validate.js';
+import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type SessionState, type StoredRecord } from '../contract/store.js';
+import { assertExpiresAt, assertSessionId, normalizeLimit } from '../contract/validate.js';
 import { newVersion } from '../contract/version.js';
 import { intOption } from '../util/options.js';
 import type { RandomSource } from '../util/random.js';
@@ -375,15 +375,9 @@ export abstract class SqlBackendStore extends BackendStore {
     this.cleanupBatchSize = intOption(options.cleanupBatchSize, DEFAULT_CLEANUP_BATCH, 1, MAX_CLEANUP_BATCH, 'cleanupBatchSize');
   }
 
-  /** `save` / `update` check the top level; `saveRecord` validates the whole state where it serializes it. */
-  protected override checkState(state: unknown, what: string): asserts state is SessionState {
-    assertPlainState(state, what);
-  }
 
-  /** `saveRecord` validates every plain state where it serializes it (`serializeState`). */
-  override get [VALIDATES_ON_WRITE](): boolean {
-    return true;
-  }
+  /** `saveRecord` validates every plain state where it serializes it (`serializeState`): `save` / `update` check only its top level. */
+  protected override readonly serializesOnSave = true;
 
   /** Runs one statement; rejects only with typed errors (`backend_unavailable`, `invalid_input`). */
   protected abstract execute(statement: SqlStatement, intent: SqlIntent): Promise<SqlResult>;

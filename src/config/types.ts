@@ -8,7 +8,7 @@ import { InvalidInputError } from '../contract/errors.js';
 import type { PgPool } from '../backends/postgres.js';
 import type { RedisClient } from '../backends/redis/index.js';
 import type { Keyring } from '../keys/keyring.js';
-import type { AuditSink } from '../layers/ownership.js';
+import type { AuditSink } from '../audit.js';
 
 export type AdapterName = 'memory' | 'redis' | 'postgres' | 'pglite';
 export const ADAPTERS: readonly AdapterName[] = ['memory', 'redis', 'postgres', 'pglite'];

@@ -29,7 +29,7 @@ import type {
   SessionStore,
   StoredRecord,
 } from './store.js';
-import { MAX_TTL_MS, assertExpiresAt, assertPlainState, assertSessionId, assertState, normalizeLimit } from './validate.js';
+import { MAX_TTL_MS, assertExpiresAt, assertSessionId, assertState, normalizeLimit } from './validate.js';
 import { newVersion } from './version.js';
 
 export interface AdaptOptions extends VersionedStoreOptions {
@@ -55,10 +55,8 @@ class SingleProcessAdapter extends BackendStore {
     this.random = options.random;
   }
 
-  /** `save` / `update` check the top level; `saveRecord` validates the whole state it wraps. */
-  protected override checkState(state: unknown, what: string): asserts state is SessionState {
-    assertPlainState(state, what);
-  }
+  /** `saveRecord` validates the whole state where it serializes it: `save` / `update` check its top level. */
+  protected override readonly serializesOnSave = true;
 
   override async start(): Promise<void> {
     await this.inner.start?.();

@@ -1,8 +1,8 @@
 /**
  * The two contracts every store in this library keeps.
  *
- * `SessionStore` is the Elixir behaviour `Anubis.Server.Session.Store`, one method per callback,
- * async, with an options object in place of keyword options. `RecordStore` adds the record-level
+ * `SessionStore` is what an application or a protocol server needs of a session store: save, load,
+ * delete, list, clean up, merge, extend, all async. `RecordStore` adds the record-level
  * compare-and-swap that lets a layer (encryption, TTL, ownership) keep `update` atomic over ANY
  * inner store: a layer cannot ask the server to merge a state it only sees sealed, so it reads a
  * versioned record, transforms it, and writes it back only if the version is unchanged.
@@ -11,7 +11,7 @@
 /** Any JSON value. States are JSON objects; nothing else survives every backend. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
-/** A session state: a plain JSON object (the Elixir `map()`). */
+/** A session state: a plain JSON object. */
 export type SessionState = { [key: string]: JsonValue };
 
 export interface SaveOptions {
@@ -95,19 +95,4 @@ export interface RecordStore<V extends RecordValue = RecordValue> extends Sessio
 export function isRecordStore(store: SessionStore): store is RecordStore {
   const s = store as Partial<RecordStore>;
   return typeof s.loadRecord === 'function' && typeof s.saveRecord === 'function' && typeof s.deleteRecord === 'function';
-}
-
-/**
- * Marks a record store whose `saveRecord` validates every plain state it is given - completely, in the
- * same synchronous step as it serializes it, before anything is written. An entry point over such a
- * store (`save`, `update`, a layer above) checks only the top level itself, so a write validates its
- * state once rather than once per layer. Internal to this library: every store here that sets it
- * validates through `stateJson` / `serializeState`; a store of yours without it is validated by the
- * layers above it, as before.
- */
-export const VALIDATES_ON_WRITE: unique symbol = Symbol.for('sealed-session-store.validatesOnWrite') as never;
-
-/** True when `store` declares that its `saveRecord` validates what it is given (see VALIDATES_ON_WRITE). */
-export function validatesOnWrite(store: unknown): boolean {
-  return typeof store === 'object' && store !== null && (store as { [VALIDATES_ON_WRITE]?: unknown })[VALIDATES_ON_WRITE] === true;
 }

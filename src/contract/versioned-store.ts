@@ -18,10 +18,9 @@ import type {
   SessionState,
   StoredRecord,
 } from './store.js';
-import { VALIDATES_ON_WRITE } from './store.js';
 import { assertPlainState, assertSessionId, assertState, mergeState, normalizeTtl } from './validate.js';
 
-/** Anubis' example configuration uses `ttl: 1800` seconds; so does ours. */
+/** 30 minutes: the idle timeout OWASP suggests for most applications. */
 export const DEFAULT_TTL_MS = 30 * 60 * 1000;
 
 export interface VersionedStoreOptions {
@@ -55,17 +54,17 @@ export abstract class VersionedStore<V extends RecordValue = RecordValue> implem
   abstract cleanupExpired(): Promise<number>;
 
   /**
-   * Whether `saveRecord` validates each plain state completely where it serializes it (see
-   * VALIDATES_ON_WRITE); then `save` / `update` check only the top level before handing it down.
-   * Default false: the session-level methods validate the whole state themselves.
+   * True when this store's own `saveRecord` serializes every plain state it is given with
+   * `serializeState` / `stateJson`, which validate it completely in the same step. The rule of this
+   * library: the layer that serializes a state validates it. So such a store's `save` / `update`
+   * check only the top level, and a store of yours (false, the default) is validated completely
+   * here, at its entry points. Only this store reads it; nothing asks the stores below.
    */
-  get [VALIDATES_ON_WRITE](): boolean {
-    return false;
-  }
+  protected readonly serializesOnSave: boolean = false;
 
-  /** Checks a state (or partial) on its way in: all of it, or only its top level when `saveRecord` checks the rest. */
+  /** Checks a state (or partial) on its way in: see `serializesOnSave`. */
   protected assertIncoming(state: unknown, what: string): asserts state is SessionState {
-    if (this[VALIDATES_ON_WRITE]) assertPlainState(state, what);
+    if (this.serializesOnSave) assertPlainState(state, what);
     else assertState(state, what);
   }
 
@@ -159,30 +158,12 @@ export abstract class VersionedStore<V extends RecordValue = RecordValue> implem
 
 /**
  * For backends that keep plain states and sealed bytes alike. Its entry points (`save`, `update`)
- * validate every state they are given, so a store you write that keeps states as they come (a Map,
- * a document database) never stores a state the contract refuses. The built-in backends validate
- * where they serialize (`encodeRecordValue`) and narrow `checkState` to the top level.
+ * validate every state they are given completely (`serializesOnSave` is false), so a store you
+ * write that keeps states as they come (a Map, a document database) never stores a state the
+ * contract refuses. The built-in backends validate where they serialize (`encodeRecordValue`) and
+ * set `serializesOnSave`.
  */
 export abstract class BackendStore extends VersionedStore<RecordValue> {
-  override async save(id: string, state: SessionState, options?: SaveOptions): Promise<void> {
-    this.assertOpen();
-    assertSessionId(id);
-    this.checkState(state, 'state');
-    return super.save(id, state, options);
-  }
-
-  override async update(id: string, partial: SessionState): Promise<void> {
-    this.assertOpen();
-    assertSessionId(id);
-    this.checkState(partial, 'partial');
-    return super.update(id, partial);
-  }
-
-  /** Validates a state (or partial) arriving through `save` / `update`: all of it, by default. */
-  protected checkState(state: unknown, what: string): asserts state is SessionState {
-    assertState(state, what);
-  }
-
   protected toRecordValue(state: SessionState): RecordValue {
     return state;
   }

@@ -14,7 +14,7 @@ import type { RekeyOptions, RekeyResult, SealedRecords } from '../admin/keys.js'
 import type { VersionedStoreOptions } from '../contract/versioned-store.js';
 import { ExpiredError, InvalidInputError, NotFoundError } from '../contract/errors.js';
 import type { RecordStore, SaveRecordOptions, SessionState, StoredRecord } from '../contract/store.js';
-import { VALIDATES_ON_WRITE, isRecordStore } from '../contract/store.js';
+import { isRecordStore } from '../contract/store.js';
 import { assertSessionId } from '../contract/validate.js';
 import type { AeadAlgorithm, AeadEngineName } from '../crypto/aead/index.js';
 import type { RandomSource } from '../util/random.js';
@@ -101,10 +101,8 @@ export class EncryptedStore extends LayerStore {
     }
   }
 
-  /** Every state is validated where it is serialized, just before it is sealed. */
-  override get [VALIDATES_ON_WRITE](): boolean {
-    return true;
-  }
+  /** Every state is validated where it is serialized, just before it is sealed: `save` / `update` check only its top level. */
+  protected override readonly serializesOnSave = true;
 
   /** Expiry is checked on the backend's record before decrypting: an expired session stays `expired` even once its key is retired. */
   override async load(id: string): Promise<SessionState> {

@@ -34,7 +34,6 @@ export interface Sealed {
   data: SessionState;
 }
 
-
 /** An HMAC-SHA256 in canonical base64url: what `owner` and `subject` hold. */
 const HASH_B64 = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 const KID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -66,14 +65,6 @@ function isFiniteNumber(x: unknown): x is number {
 export function asSealed(value: unknown): Sealed {
   if (!isSealed(value)) throw new IntegrityError();
   return value;
-}
-
-/**
- * The sealed shape of a record read through the TTL layer, which checked it once (its `sealed` is
- * its `value`, checked); any other record is checked here.
- */
-export function sealedOf(rec: { value: unknown; sealed?: Sealed }): Sealed {
-  return rec.sealed !== undefined && rec.sealed === rec.value ? rec.sealed : asSealed(rec.value);
 }
 
 /** The shape as a JSON state (what the encrypting layer seals). */

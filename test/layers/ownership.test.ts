@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { type AuditEvent, Keyring, MemoryStore, type StoredRecord, secureStore } from 'sealed-session-store';
 import { createFakeClock, expectCode } from 'sealed-session-store/testing';
-import { KnownRecords } from '../../src/layers/ownership.js';
+import { KnownRecords } from '../../src/layers/known-records.js';
 
 const alice = { subject: 'alice' };
 const bob = { subject: 'bob' };
@@ -92,7 +92,7 @@ describe('ownership', () => {
   it('a sealed record whose meta is malformed (even one a key holder sealed) is one integrity error', async () => {
     const { store, clock } = setup();
     const id = await store.for(alice).create({ ok: true });
-    const good = (await store.ttl.loadRecord(id))!.sealed;
+    const good = (await store.ttl.loadSealed(id))!.sealed;
     const t = clock.now();
     const hostile = [
       { ...good.meta, subject: ' ' }, // not a hash: would make an invalid revocation-mark id

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryStore, type SessionState } from 'sealed-session-store';
 import { TtlStore } from 'sealed-session-store/kit';
 import { createFakeClock, expectCode } from 'sealed-session-store/testing';
+import { roundTtl } from '../../src/layers/ttl-policy.js';
 
 const MIN = 60_000;
 
@@ -60,8 +61,8 @@ describe('TtlStore', () => {
 
   it('TTLs below the backend granularity round up, never down', async () => {
     const { ttl, backend, clock } = setup({ granularityMs: 1000 });
-    expect(ttl.roundTtl(1)).toBe(1000);
-    expect(ttl.roundTtl(1001)).toBe(2000);
+    expect(roundTtl(ttl.policy, 1)).toBe(1000);
+    expect(roundTtl(ttl.policy, 1001)).toBe(2000);
     await ttl.save('s', { a: 1 }, { ttlMs: 1 });
     expect((await backend.loadRecord('s'))!.expiresAt).toBe(clock.now() + 1000);
   });

@@ -19,8 +19,8 @@
 import { BackendStore, type VersionedStoreOptions } from '../../contract/versioned-store.js';
 import { ConflictError, IntegrityError, InvalidInputError } from '../../contract/errors.js';
 import { encodeRecordValue } from '../../contract/record-value.js';
-import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type SessionState, type StoredRecord, VALIDATES_ON_WRITE } from '../../contract/store.js';
-import { MAX_TTL_MS, assertExpiresAt, assertPlainState, assertSessionId, isPlainObject } from '../../contract/validate.js';
+import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type SessionState, type StoredRecord } from '../../contract/store.js';
+import { MAX_TTL_MS, assertExpiresAt, assertSessionId, isPlainObject } from '../../contract/validate.js';
 import { newVersion } from '../../contract/version.js';
 import { intOption } from '../../util/options.js';
 import type { RandomSource } from '../../util/random.js';
@@ -118,15 +118,8 @@ export class RedisStore extends BackendStore {
     // adding one here would only hide connection faults from the application's own logging.
   }
 
-  /** `saveRecord` validates every plain state where it serializes it (`serializeState`). */
-  override get [VALIDATES_ON_WRITE](): boolean {
-    return true;
-  }
-
-  /** `save` / `update` check the top level; `saveRecord` validates the whole state where it serializes it. */
-  protected override checkState(state: unknown, what: string): asserts state is SessionState {
-    assertPlainState(state, what);
-  }
+  /** `saveRecord` validates the whole state where it serializes it: `save` / `update` check its top level. */
+  protected override readonly serializesOnSave = true;
 
   /** The Redis key of a session (for operators and tests; the layout is documented above). */
   keyFor(id: string): string {
