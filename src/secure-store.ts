@@ -7,7 +7,7 @@
  * re-keying, key usage, revocation, rotation, tokens. `for(owner)` is a `SessionStore` that can only
  * touch that owner's sessions and mints ids with `create()`.
  */
-import { NotFoundError, isSessionStoreError } from './contract/errors.js';
+import { InvalidInputError, NotFoundError, isSessionStoreError } from './contract/errors.js';
 import type { ListOptions, ListPage, RecordStore, SessionState } from './contract/store.js';
 import { base64urlEncode, utf8Encode } from './util/bytes.js';
 import { hmacSha256 } from './crypto/hmac.js';
@@ -58,11 +58,27 @@ export interface InspectedSession {
   expiresAt: number;
 }
 
+const LAYERS = new WeakMap<SecureStore, { encrypted: EncryptedStore; ttl: TtlStore }>();
+
+/**
+ * The layers inside a `SecureStore`, for tests and benchmarks that play an attacker writing around
+ * them. Not exported from any public entry: anything written through them skips the owner check.
+ */
+export function unsafeLayersOf(store: SecureStore): { encrypted: EncryptedStore; ttl: TtlStore } {
+  const layers = LAYERS.get(store);
+  if (layers === undefined) throw new InvalidInputError('not a SecureStore');
+  return layers;
+}
+
 export class SecureStore {
   readonly keyring: Keyring;
   readonly tokens: SessionTokens;
-  readonly encrypted: EncryptedStore;
-  readonly ttl: TtlStore;
+  /** Authenticated in every envelope this store seals. */
+  readonly namespace: string;
+  // The layers stay private: callers go through this class's methods (admin) or `for(owner)`, so
+  // no caller can write around the owner check. Tests reach them through `unsafeLayersOf`.
+  private readonly encrypted: EncryptedStore;
+  private readonly ttl: TtlStore;
   private readonly revocations: Revocations;
   private readonly now: () => number;
   private readonly random: RandomSource | undefined;
@@ -81,6 +97,7 @@ export class SecureStore {
     this.hideExistence = options.hideExistence ?? false;
     this.onEvent = options.onEvent;
     const namespace = options.namespace ?? 'default';
+    this.namespace = namespace;
     const common = { now: this.now, ...(options.random === undefined ? {} : { random: options.random }) };
     this.encrypted = new EncryptedStore(backend, { ...options.encryption, ...common, keyring: this.keyring, namespace });
     this.ttl = new TtlStore(this.encrypted, {
@@ -100,6 +117,12 @@ export class SecureStore {
       defaultLifetimeMs: this.ttl.absoluteMs,
       ...(options.tokenClockToleranceMs === undefined ? {} : { clockToleranceMs: options.tokenClockToleranceMs }),
     });
+    LAYERS.set(this, { encrypted: this.encrypted, ttl: this.ttl });
+  }
+
+  /** The idle window and the absolute lifetime every session of this store gets. */
+  get lifetimes(): { idleMs: number; absoluteMs: number } {
+    return { idleMs: this.ttl.idleMs, absoluteMs: this.ttl.absoluteMs };
   }
 
   /** A `SessionStore` that can only touch `owner`'s sessions. */

@@ -4,6 +4,7 @@
  * saveRecord (ifAbsent, bytes) / loadRecord, EncryptedStore.loadRecord over it, and the full stack's
  * create / load. `tsx bench/experiments/redis-split.ts` (Redis from REDIS_URL; its keys are removed at the end).
  */
+import { unsafeLayersOf } from '../../src/secure-store.js';
 import { Redis } from 'ioredis';
 import { RedisStore } from '../../src/backends/redis/index.js';
 import { Keyring, secureStore } from '../../src/index.js';
@@ -25,7 +26,7 @@ const rows: Array<[string, () => Promise<unknown>]> = [
   ['raw GET (GET + parse)', async () => JSON.parse((await redis.get(rawKey))!) as unknown],
   ['RedisStore.saveRecord (ifAbsent, envelope)', () => backend.saveRecord(`b${n++}`, envelope, { expiresAt: Date.now() + 3_600_000, ifAbsent: true })],
   ['RedisStore.loadRecord', () => backend.loadRecord(fixed)],
-  ['EncryptedStore.loadRecord (+ open)', () => stack.encrypted.loadRecord(fixed)],
+  ['EncryptedStore.loadRecord (+ open)', () => unsafeLayersOf(stack).encrypted.loadRecord(fixed)],
   ['full stack create', () => scoped.create(state)],
   ['full stack load', () => scoped.load(fixed)],
 ];

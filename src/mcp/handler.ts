@@ -136,7 +136,7 @@ export class McpSessions {
       this.events = new McpEventLog({
         backend: options.events.backend,
         keyring: options.store.keyring,
-        namespace: options.events.namespace ?? `${options.store.encrypted.namespace}:events`,
+        namespace: options.events.namespace ?? `${options.store.namespace}:events`,
         ...(options.events.maxEventsPerSession === undefined ? {} : { maxEventsPerSession: options.events.maxEventsPerSession }),
         ...(options.events.maxEventBytes === undefined ? {} : { maxEventBytes: options.events.maxEventBytes }),
         ...(options.now === undefined ? {} : { now: options.now }),

@@ -14,6 +14,7 @@
  *
  * Runs over MemoryStore always, and over Redis / PostgreSQL from test/fixtures when their service is up.
  */
+import { unsafeLayersOf } from '../../src/secure-store.js';
 import fc from 'fast-check';
 import {
   type ErrorCode,
@@ -188,7 +189,7 @@ for (const { fixture, scale, dispose } of fixtures) {
         fc.asyncProperty(shape, async (value) => {
           const id = `fz-shape-${i++}`;
           // Sealed with the real key by the encrypting layer: only the shape is hostile.
-          await s.sec.encrypted.saveRecord(id, JSON.parse(JSON.stringify(value)) as SessionState, { expiresAt: T0 + HOUR });
+          await unsafeLayersOf(s.sec).encrypted.saveRecord(id, JSON.parse(JSON.stringify(value)) as SessionState, { expiresAt: T0 + HOUR });
           const got = await typed('load', () => mine.load(id), ['integrity', 'owner_mismatch', 'expired', 'unknown_key']);
           await s.backend.deleteRecord(id);
           if (got.ok) {

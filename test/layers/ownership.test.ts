@@ -1,4 +1,5 @@
 /** Ownership and the admin face beyond the suites: regenerate, hidden existence, scoped listing, audit, hash-key rotation. */
+import { unsafeLayersOf } from '../../src/secure-store.js';
 import { describe, expect, it } from 'vitest';
 import { type AuditEvent, Keyring, MemoryStore, type StoredRecord, secureStore } from 'sealed-session-store';
 import { createFakeClock, expectCode } from 'sealed-session-store/testing';
@@ -92,7 +93,7 @@ describe('ownership', () => {
   it('a sealed record whose meta is malformed (even one a key holder sealed) is one integrity error', async () => {
     const { store, clock } = setup();
     const id = await store.for(alice).create({ ok: true });
-    const good = (await store.ttl.loadSealed(id))!.sealed;
+    const good = (await unsafeLayersOf(store).ttl.loadSealed(id))!.sealed;
     const t = clock.now();
     const hostile = [
       { ...good.meta, subject: ' ' }, // not a hash: would make an invalid revocation-mark id
@@ -102,7 +103,7 @@ describe('ownership', () => {
       { ...good.meta, absoluteAt: 'soon' },
     ];
     for (const meta of hostile) {
-      await store.encrypted.saveRecord(id, { meta, data: { ok: true } } as never, { expiresAt: t + 60_000 });
+      await unsafeLayersOf(store).encrypted.saveRecord(id, { meta, data: { ok: true } } as never, { expiresAt: t + 60_000 });
       await expectCode(store.for(alice).load(id), 'integrity');
     }
   });

@@ -34,7 +34,7 @@ export function expiryTests(t: SecurityContext): void {
   it('the absolute deadline never moves', async () => {
     const scoped = t.stack.store.for(alice);
     const id = await scoped.create({ a: 1 }, { ttlMs: 30 * MINUTE });
-    const absolute = t.stack.store.ttl.absoluteMs;
+    const absolute = t.stack.store.lifetimes.absoluteMs;
     for (let elapsed = 0; elapsed < absolute; elapsed += 20 * MINUTE) {
       t.clock.advance(20 * MINUTE);
       if (t.clock.now() - START >= absolute) break;

@@ -69,7 +69,7 @@ export function ownershipTests(t: SecurityContext): void {
     // Alice's session is re-created by another process: it has a new creation time and absolute
     // deadline. A save here must carry those, not the ones this process saw before.
     const id = 'shared-id-for-a-deadline-test';
-    const absolute = t.stack.store.ttl.absoluteMs;
+    const absolute = t.stack.store.lifetimes.absoluteMs;
     await t.stack.store.for(alice).save(id, { v: 1 }, { ttlMs: absolute });
     t.clock.advance(absolute - 10 * MINUTE);
     expect(await t.stack.store.for(alice).load(id)).toEqual({ v: 1 });
