@@ -1,6 +1,6 @@
 /**
  * scrypt (RFC 7914) for deriving key-encryption keys from passphrases. node:crypto's native scrypt
- * where it exists (about 10x faster, so a higher cost fits the same delay), @noble/hashes'
+ * where it exists (faster, so a higher cost fits the same delay), @noble/hashes'
  * `scryptAsync` elsewhere; both give identical bytes (tested). Never blocks the event loop for long.
  */
 import { scryptAsync } from '@noble/hashes/scrypt.js';
