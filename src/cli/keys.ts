@@ -8,10 +8,10 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { type Command, Argument } from 'commander';
-import { isSessionStoreError } from '../contract/errors.js';
-import { Keyring, type KeyringManager } from '../keys/keyring.js';
-import { passphraseProvider } from '../keys/providers/passphrase.js';
-import { KEY_PURPOSES, type KeyInfo, type KeyPurpose } from '../keys/types.js';
+import { isSessionStoreError } from '../internal.js';
+import { Keyring, type KeyringManager } from '../internal.js';
+import { passphraseProvider } from '../internal.js';
+import { KEY_PURPOSES, type KeyInfo, type KeyPurpose } from '../internal.js';
 import { CliError, type CliIo, Output, UsageError, formatDuration, iso } from './io.js';
 import { type KeysetOptions, type StoreOptions, addKeysetOptions, addStoreOptions, openKeyring, openStore, passphraseFrom } from './options.js';
 

@@ -9,9 +9,9 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type CreatedSessionStore, createSessionStore, loadConfigFromEnv, loadKeyring, validateConfig } from '../config/index.js';
 import { type CommonConfig, type ConfigDraft, DURATION_BOUNDS } from '../config/types.js';
-import { isSessionStoreError } from '../contract/errors.js';
-import type { Keyring } from '../keys/keyring.js';
-import { parseIntOption } from '../util/options.js';
+import { isSessionStoreError } from '../internal.js';
+import type { Keyring } from '../internal.js';
+import { parseIntOption } from '../internal.js';
 import { CliError, type CliIo, UsageError } from './io.js';
 
 export interface KeysetOptions {

@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.js';
-import { isSessionStoreError } from '../contract/errors.js';
+import { isSessionStoreError } from '../internal.js';
 import { CliError, CliExit, type CliIo, EXIT_CODES_HELP, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './io.js';
 import { registerKeysCommands } from './keys.js';
 import { registerRekeyCommand } from './rekey.js';

@@ -8,10 +8,10 @@
  */
 import { type Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import type { RekeyProgress } from '../layers/encrypt.js';
-import type { SecureStore } from '../secure-store.js';
-import type { RecordStore } from '../contract/store.js';
-import { sleep } from '../util/time.js';
+import type { RekeyProgress } from '../internal.js';
+import type { SecureStore } from '../internal.js';
+import type { RecordStore } from '../internal.js';
+import { sleep } from '../internal.js';
 import { CliExit, type CliIo, Output, UsageError, formatDuration } from './io.js';
 import { type StoreOptions, addStoreOptions, intArg, openStore } from './options.js';
 

@@ -3,7 +3,7 @@
  * Both open the store with lazy re-encryption off: looking must never write.
  */
 import type { Command } from 'commander';
-import { ExpiredError, NotFoundError, isSessionStoreError } from '../contract/errors.js';
+import { ExpiredError, NotFoundError, isSessionStoreError } from '../internal.js';
 import { CliError, type CliIo, Output, UsageError, iso } from './io.js';
 import { type StoreOptions, addStoreOptions, openStore } from './options.js';
 

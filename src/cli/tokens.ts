@@ -4,9 +4,9 @@
  * also opens the session in the store (revocation, expiry, owner of the session itself).
  */
 import type { Command } from 'commander';
-import { isSessionStoreError } from '../contract/errors.js';
-import type { Owner } from '../layers/owner-hash.js';
-import { SessionTokens } from '../tokens/token.js';
+import { isSessionStoreError } from '../internal.js';
+import type { Owner } from '../internal.js';
+import { SessionTokens } from '../internal.js';
 import { CliExit, type CliIo, Output, iso } from './io.js';
 import { type StoreOptions, addStoreOptions, openKeyring, openStore } from './options.js';
 
