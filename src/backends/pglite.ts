@@ -22,7 +22,7 @@ import { acquireLock, type LockHandle } from '../util/lockfile.js';
 import { importPeer } from '../util/peer.js';
 import { mapSqlState, SqlBackendStore, type SqlIntent, type SqlResult, type SqlStatement, type SqlStoreOptions } from './sql.js';
 
-export { DEFAULT_TABLE, parseTableName, postgresSchema, SCHEMA_VERSION } from './sql.js';
+export { DEFAULT_TABLE, postgresSchema, SCHEMA_VERSION } from './sql.js';
 
 export const LOCK_FILE = 'sealed-session-store.lock';
 export const PGDATA_DIR = 'pgdata';

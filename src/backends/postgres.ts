@@ -23,7 +23,7 @@ import {
   sqlStateOf,
 } from './sql.js';
 
-export { DEFAULT_TABLE, parseTableName, postgresSchema, SCHEMA_VERSION } from './sql.js';
+export { DEFAULT_TABLE, postgresSchema, SCHEMA_VERSION } from './sql.js';
 
 export const DEFAULT_TIMEOUT_MS = 5000;
 export const DEFAULT_RETRIES = 2;

@@ -10,7 +10,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConflictError, InvalidInputError } from 'sealed-session-store';
-import { DataDirLockedError, LOCK_FILE, PgliteStore, parseTableName } from 'sealed-session-store/pglite';
+import { DataDirLockedError, LOCK_FILE, PgliteStore } from 'sealed-session-store/pglite';
+import { parseTableName } from '../../src/backends/sql.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgliteFixture as fx } from '../support/fixtures/pglite.js';
 
