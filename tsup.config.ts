@@ -12,6 +12,7 @@ const dual = {
   pglite: 'src/backends/pglite.ts',
   config: 'src/config/index.ts',
   mcp: 'src/mcp/index.ts',
+  keyv: 'src/keyv/index.ts',
 };
 // vitest is ESM-only, so the suites are too; the CLI is an ESM script.
 const esmOnly = { 'testing/index': 'src/testing/index.ts' };

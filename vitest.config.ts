@@ -13,6 +13,7 @@ const subpaths: Record<string, string> = {
   pglite: 'backends/pglite.ts',
   config: 'config/index.ts',
   mcp: 'mcp/index.ts',
+  keyv: 'keyv/index.ts',
 };
 
 export default defineConfig({

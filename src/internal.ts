@@ -25,3 +25,5 @@ export { unsafeLayersOf } from './secure-store.js';
 export { parseIntOption } from './util/options.js';
 export { sleep } from './util/time.js';
 export { SessionTokens } from './tokens/token.js';
+export { hmacSha256 } from './crypto/hmac.js';
+export { KEYV_KEY_LABEL, KEYV_NAMESPACE_LABEL } from './crypto/labels.js';

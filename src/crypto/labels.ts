@@ -28,3 +28,7 @@ export const KEY_COUNTER_LABEL = 'sss/encryption-counter/v1';
 export function labelled(label: string, context: string): string {
   return `${label}\u0000${context}`;
 }
+/** HMAC input prefix that maps a Keyv key (with its namespace) to a session id, under a `hash` key: keys never reach the backend in clear. */
+export const KEYV_KEY_LABEL = 'sss/keyv/key/v1';
+/** HMAC input prefix of a Keyv namespace's id prefix, so `clear()` finds its ids without opening any record. */
+export const KEYV_NAMESPACE_LABEL = 'sss/keyv/namespace/v1';

@@ -41,6 +41,15 @@ it('ownership.ts: the owner resumes, every stranger is refused', async () => {
   expect(run.stdout).toContain('Done.');
 }, 60_000);
 
+it('keyv.ts: Keyv values round-trip and neither key nor value reaches the backend', async () => {
+  const run = await runExample('keyv');
+  expect(run.code, run.stderr).toBe(0);
+  expect(run.stdout).toContain('get user:42 -> {"name":"Ada","plan":"pro"}');
+  expect(run.stdout).toContain('holds "Ada": false - holds "user:42": false');
+  expect(run.stdout).toContain('after delete -> undefined');
+  expect(run.stdout).toContain('Done.');
+}, 60_000);
+
 it('pglite.ts: sessions survive a reopen; a second opener is refused', async () => {
   const run = await runExample('pglite');
   expect(run.code, run.stderr).toBe(0);
