@@ -97,7 +97,7 @@ describe('tokenVerifier', () => {
     expect(codeOf(() => tokenVerifier(JSON.stringify(full)))).toBe('invalid_input');
     expect(codeOf(() => tokenVerifier({ keys: full.keys.filter((k) => k.purpose === 'sign') }))).toBe('invalid_input');
     expect(codeOf(() => tokenVerifier('{not json'))).toBe('invalid_input');
-    expect(codeOf(() => tokenVerifier({ keys: [{ kty: 'oct', kid: 'x', k: 'short', purpose: 'sign', status: 'primary', createdAt: 0 }] }))).toBe('key_state');
+    expect(codeOf(() => tokenVerifier(JSON.stringify({ keys: [{ kty: 'oct', kid: 'x', k: 'short', purpose: 'sign', status: 'primary', createdAt: 0 }] })))).toBe('key_state');
   });
 
   it('follows a rotation in three steps: add the key inactive, push the export, then promote', async () => {
