@@ -16,6 +16,7 @@ import { type RandomSource, secureRandom } from '../util/random.js';
 import { type KeysetEnvOptions, KeysetEnvSource } from './env.js';
 import { type KeysetFileOptions, KeysetFileSource } from './file.js';
 import { type KeyEntry, type KeysetJwks, checkInvariants, parseJwks, toJwks } from './jwks.js';
+import { tokenKeysOf } from './token-keys.js';
 import { KeyringManager, type KeyringManagerOptions, type RetireOptions } from './keyring-manager.js';
 import { KeyringSync, type WatchOptions } from './keyring-source.js';
 import type { KeyEncryptionProvider } from './providers/types.js';
@@ -196,6 +197,16 @@ export class Keyring {
    */
   insecureExportCleartextJwks(): KeysetJwks {
     return toJwks(this.entries.values());
+  }
+
+  /**
+   * Only the keys a session-token check needs (the usable `sign` and `hash` keys), as a cleartext
+   * JWK Set for an edge worker's `tokenVerifier` (docs/edge.md). Never the `encrypt` keys. INSECURE
+   * still: whoever holds the result can mint tokens that pass a token-only check (though never open
+   * or resume a session), so keep it as the edge's secret.
+   */
+  insecureExportTokenKeys(): KeysetJwks {
+    return tokenKeysOf(this.insecureExportCleartextJwks());
   }
 
   /** The keyset wrapped (encrypted) by `provider`, safe to store; open it with `Keyring.fromWrapped`. */

@@ -1,7 +1,8 @@
 /**
  * sealed-session-store/mcp: MCP Streamable HTTP sessions that are owner-bound, sealed in the secure
  * store, restorable on any instance, with an encrypted per-session event store for resumability.
- * The MCP SDK (`@modelcontextprotocol/sdk` >=1.25 <2) is a peer dependency loaded only from here.
+ * The MCP SDK (`@modelcontextprotocol/sdk` >=1.25 <2) is a peer dependency, loaded when the first
+ * session is created (sdk.ts): the request-state codec and the event log work without it.
  */
 export {
   McpSessions,

@@ -15,15 +15,16 @@
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import {
-  type EventStore,
+import type {
+  EventStore,
   WebStandardStreamableHTTPServerTransport,
-  type WebStandardStreamableHTTPServerTransportOptions,
+  WebStandardStreamableHTTPServerTransportOptions,
 } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
 import type { Owner, SecureStore, SessionState } from '../internal.js';
 import { InvalidInputError, createSessionId } from '../internal.js';
 import type { McpEventLog, SessionEventStore } from './event-store.js';
+import { loadTransportModule } from './sdk.js';
 import { INIT_KEY, LOG_LEVEL_KEY, type StoredInit, appState, assertAppPartial, isLogLevel } from './reserved-keys.js';
 
 /** What the server factory gets: the session's identity and its application state. */
@@ -160,7 +161,9 @@ export class LiveSession {
             getStreamIdForEventId: (eventId) => this.eventStore().getStreamIdForEventId(eventId),
             replayEventsAfter: (lastEventId, opts) => this.eventStore().replayEventsAfter(lastEventId, opts),
           };
-    this.transport = new WebStandardStreamableHTTPServerTransport({
+    // The SDK loads here, at the first session, never at import (sdk.ts).
+    const { WebStandardStreamableHTTPServerTransport: Transport } = await loadTransportModule();
+    this.transport = new Transport({
       ...this.deps.transportOptions,
       sessionIdGenerator,
       ...(eventStore === undefined ? {} : { eventStore }),
