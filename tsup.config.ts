@@ -1,3 +1,4 @@
+import { builtinModules } from 'node:module';
 import { defineConfig } from 'tsup';
 
 // Each public subpath is one entry; `exports` in package.json names exactly these files
@@ -20,8 +21,33 @@ const cli = { cli: 'src/cli/main.ts' };
 
 // Peer dependencies are the application's, never bundled.
 const peers = ['ioredis', 'pg', '@electric-sql/pglite', /^@modelcontextprotocol\/sdk/];
+// The CLI's own dependencies are bundled into dist/cli.js (and nothing else imports them), so a
+// library user installs neither: they are devDependencies.
+const cliOnly = ['commander', 'cli-progress'];
 
-const common = { sourcemap: true, target: 'node20', platform: 'node', outDir: 'dist' } as const;
+// No source maps in the package: dist/ is unminified, so a stack trace already names readable
+// functions and lines, and the maps were half of the tarball (docs/development.md).
+const common = { sourcemap: false, target: 'node20', platform: 'node', outDir: 'dist', removeNodeProtocol: false } as const;
+
+/**
+ * commander and cli-progress are CommonJS and `require()` Node built-ins; bundled into ESM output,
+ * esbuild turns those into a `__require` that throws ("Dynamic require of "events" is not
+ * supported"). This resolves each such `require('events')` to a bundled module that asks Node for
+ * the built-in (`process.getBuiltinModule`, Node >= 20.16), so the bundle needs no `require` at all.
+ */
+const builtinRequires = {
+  name: 'builtin-requires',
+  setup(build: { onResolve: Function; onLoad: Function }) {
+    const names = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+    build.onResolve({ filter: /^[a-z_:/]+$/ }, (args: { path: string; kind: string }) =>
+      args.kind === 'require-call' && names.has(args.path) ? { path: args.path.replace(/^node:/, ''), namespace: 'builtin-require' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'builtin-require' }, (args: { path: string }) => ({
+      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(`node:${args.path}`)});`,
+      loader: 'js',
+    }));
+  },
+};
 
 export default defineConfig([
   {
@@ -35,6 +61,8 @@ export default defineConfig([
     splitting: true,
     dts: { entry: { ...dual, ...esmOnly } },
     external: [...peers, 'vitest'],
+    noExternal: cliOnly,
+    esbuildPlugins: [builtinRequires],
   },
   {
     // The same for require(): tsup's CommonJS output has no splitting unless asked, and then each
