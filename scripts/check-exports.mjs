@@ -62,6 +62,55 @@ for (const format of ['import', 'require']) {
   }
 }
 
+// Types for every consumer: a subpath's declarations, with the declaration chunks they import, name
+// no package outside what its consumer installs (test/consumers/subpaths.json, where every subpath
+// has its consumer project: test/package/install.test.ts type-checks each with skipLibCheck false).
+// A `./config` whose types imported `pg` would break every TypeScript user without PostgreSQL.
+const consumers = JSON.parse(readFileSync(join(root, 'test/consumers/subpaths.json'), 'utf8'));
+const builtinType = (spec) => spec.startsWith('node:');
+/** A declaration file and every declaration file it imports ('./x.js' is './x.d.ts', './x.cjs' is './x.d.cts'). */
+function typesWith(file, seen = new Set()) {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  for (const m of readFileSync(file, 'utf8').matchAll(/(?:from\s*|import\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g)) {
+    typesWith(join(dirname(file), m[1].replace(/\.js$/, '.d.ts').replace(/\.cjs$/, '.d.cts')), seen);
+  }
+  return seen;
+}
+for (const [subpath, target] of Object.entries(pkg.exports)) {
+  if (subpath === './package.json') continue;
+  const consumer = consumers[subpath];
+  if (consumer === undefined) {
+    problems.push(`${subpath} has no consumer project in test/consumers/subpaths.json`);
+    continue;
+  }
+  for (const format of ['import', 'require']) {
+    const types = target[format]?.types;
+    if (types === undefined) {
+      if (format === 'require' && consumer.esmOnly === undefined) problems.push(`${subpath} has no require types and is not listed as ESM-only`);
+      continue;
+    }
+    for (const file of typesWith(join(root, types))) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/(?:from\s*|import\s*\(?\s*)['"]([^.'"][^'"]*)['"]/g)) {
+        const name = builtinType(m[1]) ? '@types/node' : m[1].startsWith('@') ? m[1].split('/').slice(0, 2).join('/') : m[1].split('/')[0];
+        if (!consumer.packages.includes(name)) problems.push(`${subpath} (${format}): ${file.slice(root.length + 1)} imports types from ${m[1]}, which its consumer does not install`);
+      }
+    }
+  }
+}
+
+// TypeScript's `node10` resolution (`module: commonjs` without `moduleResolution`) ignores
+// `exports`; typesVersions gives it each CommonJS subpath's types, and must name the same files.
+const mapped = pkg.typesVersions?.['*'] ?? {};
+for (const [subpath, target] of Object.entries(pkg.exports)) {
+  if (subpath === '.' || subpath === './package.json' || target.require === undefined) continue;
+  const want = [target.require.types];
+  if (JSON.stringify(mapped[subpath.slice(2)]) !== JSON.stringify(want)) problems.push(`typesVersions["*"]["${subpath.slice(2)}"] should be ${JSON.stringify(want)}`);
+}
+for (const key of Object.keys(mapped)) {
+  if (pkg.exports[`./${key}`]?.require === undefined) problems.push(`typesVersions["*"]["${key}"] names no CommonJS subpath`);
+}
+
 // Every built entry is a subpath (or the bin): a tsup entry missing from `exports` is caught here.
 const named = new Set([...Object.values(pkg.exports).flatMap((t) => files(t)), ...Object.values(pkg.bin ?? {})].map((f) => join(root, f)));
 function builtEntries(dir) {

@@ -7,8 +7,8 @@ import { KeyStateError } from '../contract/errors.js';
 import type { RecordStore } from '../contract/store.js';
 import { MemoryStore } from '../backends/memory.js';
 import { PgliteStore } from '../backends/pglite.js';
-import { PostgresStore } from '../backends/postgres.js';
-import { RedisStore } from '../backends/redis/index.js';
+import { type PgPool, PostgresStore } from '../backends/postgres.js';
+import { type RedisClient, RedisStore } from '../backends/redis/index.js';
 import { Keyring } from '../keys/keyring.js';
 import { passphraseProvider } from '../keys/providers/passphrase.js';
 import { SecureStore, type SecureStoreOptions } from '../secure-store.js';
@@ -56,11 +56,12 @@ async function openBackend(config: SessionStoreConfig, namespace: string, cleanu
     case 'memory':
       return new MemoryStore(common);
     case 'redis': {
-      const client = config.redisClient ?? (await connectRedis(config.url, timeoutMs, cleanups));
+      // The option is typed by shape (types.ts: RedisClientLike); what it holds is the caller's ioredis client.
+      const client = (config.redisClient as RedisClient | undefined) ?? (await connectRedis(config.url, timeoutMs, cleanups));
       return new RedisStore({ client, prefix: config.prefix ?? defaultRedisPrefix(namespace), commandTimeoutMs: Math.max(timeoutMs, 1000), ...common });
     }
     case 'postgres': {
-      const pool = config.pgPool ?? (await connectPostgres(config.url, timeoutMs, cleanups));
+      const pool = (config.pgPool as PgPool | undefined) ?? (await connectPostgres(config.url, timeoutMs, cleanups));
       const store = new PostgresStore({ pool, timeoutMs: Math.max(timeoutMs, 1000), ...(config.table === undefined ? {} : { table: config.table }), ...common });
       cleanups.unshift(() => store.close());
       if (config.migrate === true) await store.migrate();

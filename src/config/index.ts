@@ -26,7 +26,9 @@ export {
   type KeysetConfig,
   type MemoryConfig,
   type PgliteConfig,
+  type PgPoolLike,
   type PostgresConfig,
+  type RedisClientLike,
   type RedisConfig,
   type SessionStoreConfig,
 } from './types.js';

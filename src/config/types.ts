@@ -5,10 +5,25 @@
  * `validateConfig`, as a `ConfigError` naming the field.
  */
 import { InvalidInputError } from '../contract/errors.js';
-import type { PgPool } from '../backends/postgres.js';
-import type { RedisClient } from '../backends/redis/index.js';
 import type { Keyring } from '../keys/keyring.js';
 import type { AuditSink } from '../audit.js';
+
+/**
+ * The ioredis client `redisClient` takes (a `Redis` or a `Cluster`), described by shape rather than
+ * by ioredis's own types so that `./config`'s declarations name no ioredis type: a TypeScript
+ * project that uses `./config` without ioredis installed still type-checks with `skipLibCheck: false`.
+ */
+export interface RedisClientLike {
+  readonly status: string;
+  quit(): Promise<unknown>;
+}
+
+/** The `pg` Pool `pgPool` takes, by shape for the same reason (no `pg` / `@types/pg` needed). */
+export interface PgPoolLike {
+  connect(): Promise<unknown>;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  off(event: 'error', listener: (err: Error) => void): unknown;
+}
 
 export type AdapterName = 'memory' | 'redis' | 'postgres' | 'pglite';
 export const ADAPTERS: readonly AdapterName[] = ['memory', 'redis', 'postgres', 'pglite'];
@@ -81,7 +96,7 @@ export interface RedisConfig extends CommonConfig {
   /** Redis key prefix; default `sss:<namespace>:`. */
   prefix?: string;
   /** An ioredis client to use instead of creating one (not closed by `close()`). */
-  redisClient?: RedisClient;
+  redisClient?: RedisClientLike;
 }
 
 export interface PostgresConfig extends CommonConfig {
@@ -96,7 +111,7 @@ export interface PostgresConfig extends CommonConfig {
    */
   migrate?: boolean;
   /** A pg Pool to use instead of creating one (not ended by `close()`). */
-  pgPool?: PgPool;
+  pgPool?: PgPoolLike;
 }
 
 export interface PgliteConfig extends CommonConfig {
