@@ -32,11 +32,16 @@ interface Subpath {
   file: string;
   packages: string[];
   esmOnly?: string;
+  lib?: string[];
 }
 const subpaths = Object.entries(JSON.parse(await readFile(join(CONSUMERS, 'subpaths.json'), 'utf8')) as Record<string, Subpath | string>).filter(
   (entry): entry is [string, Subpath] => typeof entry[1] === 'object',
 );
-const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  dependencies: Record<string, string>;
+  peerDependencies: Record<string, string>;
+};
 
 const asked = process.env.SSS_PACKAGE_TESTS;
 const enabled = asked === '1' || (asked !== '0' && process.env.REQUIRE_SERVICES === '1');
@@ -53,10 +58,16 @@ async function run(cmd: string, args: string[], cwd: string, timeout = 10 * MINU
   }
 }
 const npm = (args: string[], cwd: string, timeout?: number) => run('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline'], cwd, timeout);
-/** `name@version` as installed at the root, so the consumer gets the version the suite ran with. */
+/** `name@version` as installed at the root (the version the suite ran with), else the declared peer range. */
 async function pinned(name: string): Promise<string> {
-  const { version } = JSON.parse(await readFile(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string };
-  return `${name}@${version}`;
+  try {
+    const { version } = JSON.parse(await readFile(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string };
+    return `${name}@${version}`;
+  } catch {
+    const range = pkg.peerDependencies[name];
+    if (range === undefined) throw new Error(`${name} is neither installed at the root nor a declared peer`);
+    return `${name}@${range}`;
+  }
 }
 async function bytesUnder(dir: string): Promise<number> {
   let total = 0;
@@ -85,7 +96,9 @@ beforeAll(async () => {
     });
   }
   await symlink(realpathSync(join(ROOT, 'node_modules')), join(stage, 'node_modules'), 'dir');
-  const packed = JSON.parse(await npm(['pack', '--json', '--pack-destination', work], stage)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  // What `npm pack` runs first (`prepare`), then the pack itself, so its JSON report is all it prints.
+  await npm(['run', 'prepare'], stage);
+  const packed = JSON.parse(await npm(['pack', '--json', '--ignore-scripts', '--pack-destination', work], stage)) as Array<{ filename: string; files: Array<{ path: string }> }>;
   tarball = join(work, packed[0]!.filename);
   const files = packed[0]!.files.map((f) => f.path);
   expect(files.filter((f) => f.endsWith('.map')), 'no source maps ship').toEqual([]);
@@ -127,7 +140,7 @@ describe.skipIf(SKIP !== undefined)('the packed tarball', () => {
           strict: true,
           skipLibCheck: false,
           target: 'es2022',
-          lib: ['es2022', 'dom'],
+          lib: ['es2022', 'dom', ...(spec.lib ?? [])],
           types: spec.packages.includes('@types/node') ? ['node'] : [],
           esModuleInterop: true,
           outDir: 'out',
