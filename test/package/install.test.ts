@@ -141,7 +141,8 @@ describe.skipIf(SKIP !== undefined)('the packed tarball', () => {
           skipLibCheck: false,
           target: 'es2022',
           lib: ['es2022', 'dom', ...(spec.lib ?? [])],
-          types: spec.packages.includes('@types/node') ? ['node'] : [],
+          // Only the global types the consumer installed (@types/node is not assumed: the root entry suits edge runtimes too).
+          types: spec.packages.filter((name) => name.startsWith('@types/')).map((name) => name.slice('@types/'.length)),
           esModuleInterop: true,
           outDir: 'out',
         };
