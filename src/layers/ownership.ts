@@ -11,7 +11,8 @@
  * layer, or the backend.
  */
 import { ConflictError, ExpiredError, InvalidInputError, NotFoundError, OwnerMismatchError, isSessionStoreError } from '../contract/errors.js';
-import type { ListOptions, ListPage, SaveOptions, SessionState, SessionStore } from '../contract/store.js';
+import type { ListOptions, ListPage, SaveOptions, SessionState, SessionStore, StateUpdater } from '../contract/store.js';
+import { changeName, partialOf } from '../contract/updater.js';
 import { assertPlainState, assertSessionId, mergeState, normalizeLimit } from '../contract/validate.js';
 import { base64urlEncode } from '../util/bytes.js';
 import { constantTimeEqualText } from '../crypto/compare.js';
@@ -227,13 +228,18 @@ export class ScopedSessionStore implements SessionStore {
     });
   }
 
-  async update(id: string, partial: SessionState): Promise<void> {
+  /** See `SessionStore.update`: a function runs after the owner check, on every attempt. */
+  async update(id: string, change: SessionState | StateUpdater): Promise<void> {
     assertClientSessionId(id);
-    assertPlainState(partial, 'partial');
-    await this.mutate('update', id, (rec) => ({
-      sealed: { meta: rec.sealed.meta, data: mergeState(rec.sealed.data, partial) },
-      expiresAt: renewedExpiry(this.ctx.sealed.policy, rec.sealed.meta, rec.expiresAt, this.ctx.now()),
-    }));
+    if (typeof change !== 'function') assertPlainState(change, 'partial');
+    await this.mutate('update', id, (rec) => {
+      const partial = partialOf(change, rec.sealed.data);
+      assertPlainState(partial, changeName(change));
+      return {
+        sealed: { meta: rec.sealed.meta, data: mergeState(rec.sealed.data, partial) },
+        expiresAt: renewedExpiry(this.ctx.sealed.policy, rec.sealed.meta, rec.expiresAt, this.ctx.now()),
+      };
+    });
   }
 
   async updateTtl(id: string, ttlMs: number): Promise<void> {
