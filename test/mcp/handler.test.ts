@@ -151,6 +151,23 @@ describe('new sessions', () => {
   });
 });
 
+describe('session.update with a function', () => {
+  it('runs it on the application state, resolves the state written, and loses no concurrent call', async () => {
+    const w = world();
+    const { url } = await instance(w, 'A');
+    const { client, token } = await connect(url, 'alice');
+    await client.callTool({ name: 'remember', arguments: { key: 'other', value: 'kept' } });
+    expect(JSON.parse(resultText(await client.callTool({ name: 'increment', arguments: { key: 'n' } })))).toEqual({ other: 'kept', n: 1 });
+    await Promise.all(Array.from({ length: 20 }, () => client.callTool({ name: 'increment', arguments: { key: 'n' } })));
+    const { state } = await w.store.inspect(sidOf(token));
+    expect(state.n).toBe(21);
+    // The reserved keys are neither shown to the function nor writable through what it returns.
+    const bad = await client.callTool({ name: 'increment', arguments: { key: '$mcp:logLevel' } });
+    expect(bad.isError).toBe(true);
+    expect((await w.store.inspect(sidOf(token))).state[LOG_LEVEL_KEY]).toBeUndefined();
+  });
+});
+
 describe('requests with a session id', () => {
   it('idle expiry, sliding renewal and revocation are enforced before the SDK sees the request', async () => {
     const w = world();
