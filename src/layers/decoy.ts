@@ -26,8 +26,21 @@ import { type TtlPolicy, newMeta } from './ttl-policy.js';
 /** The id the decoy is sealed under (its AAD): reserved, so no session can ever have it. */
 export const DECOY_ID = '~decoy';
 
-/** About the size of a small MCP session (client info, capabilities, a few keys of app state). */
-const FILLER = 'x'.repeat(768);
+/**
+ * Shaped like a small MCP session (about 1 KB of JSON: the stored initialize, a log level, a few keys
+ * of app state): parsing JSON costs by structure as well as by size, so the filler is not one string.
+ */
+const DECOY_DATA = {
+  '$mcp:init': {
+    v: 1,
+    protocolVersion: '2025-06-18',
+    capabilities: { roots: { listChanged: true }, sampling: {}, elicitation: {} },
+    clientInfo: { name: 'client', version: '1.0.0' },
+  },
+  '$mcp:logLevel': 'info',
+  history: Array.from({ length: 8 }, (_, i) => ({ tool: 'search_docs', at: 1_900_000_000_000 + i, args: { query: 'summary of the quarterly report', page: i } })),
+  count: 0,
+};
 
 export class DecoyRecord {
   private sealed: { bytes: Uint8Array; encryptKid: string; hashKid: string } | undefined;
@@ -53,7 +66,7 @@ export class DecoyRecord {
     if (cur !== undefined && cur.encryptKid === encryptKid && cur.hashKid === hashKid) return cur.bytes;
     const hash = () => base64urlEncode((this.random ?? secureRandom)(32));
     const meta = { ...newMeta(this.policy, this.now(), this.policy.idleMs), owner: hash(), subject: hash(), ownerKid: hashKid };
-    const bytes = this.sealer.seal(DECOY_ID, this.sealer.serialize(toState({ meta, data: { filler: FILLER } })));
+    const bytes = this.sealer.seal(DECOY_ID, this.sealer.serialize(toState({ meta, data: DECOY_DATA })));
     this.sealed = { bytes, encryptKid, hashKid };
     return bytes;
   }
