@@ -50,6 +50,7 @@ export type {
   SaveRecordOptions,
   SessionState,
   SessionStore,
+  StateUpdater,
   StoredRecord,
 } from './contract/store.js';
 export type { ScopedSessionStore } from './layers/ownership.js';

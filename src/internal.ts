@@ -24,6 +24,7 @@ export { MCP_EVENT_TAG_LABEL, MCP_REQUEST_STATE_LABEL, labelled } from './crypto
 export { unsafeLayersOf } from './secure-store.js';
 export { parseIntOption } from './util/options.js';
 export { sleep } from './util/time.js';
+export { partialOf } from './contract/updater.js';
 export { SessionTokens } from './tokens/token.js';
 export { hmacSha256 } from './crypto/hmac.js';
 export { KEYV_KEY_LABEL, KEYV_NAMESPACE_LABEL } from './crypto/labels.js';

@@ -53,6 +53,7 @@ export type {
   SaveRecordOptions,
   SessionState,
   SessionStore,
+  StateUpdater,
   StoredRecord,
 } from './contract/store.js';
 export type { RandomSource } from './util/random.js';

@@ -18,11 +18,12 @@ import type { Keyring } from './keys/keyring.js';
 import type { KeyInfo, KeyPurpose } from './keys/types.js';
 import { EncryptedStore, type EncryptedStoreOptions, type RekeyOptions, type RekeyResult } from './layers/encrypt.js';
 import type { AuditEvent, AuditEventType, AuditSink } from './audit.js';
+import { DECOY_ID, DecoyRecord } from './layers/decoy.js';
 import { KnownRecords } from './layers/known-records.js';
 import { type Owner, ScopedSessionStore } from './layers/ownership.js';
 import { RESERVED_PREFIX, Revocations, subjectHashesFor } from './layers/revocations.js';
 import { parseEnvelope } from './layers/envelope.js';
-import type { SessionMeta } from './layers/sealed.js';
+import type { Sealed, SessionMeta } from './layers/sealed.js';
 import { TtlStore, type TtlOptions, type TtlStats } from './layers/ttl.js';
 import { SessionTokens, type VerifiedToken } from './tokens/token.js';
 
@@ -135,6 +136,7 @@ export class SecureStore {
         known: this.known,
         audit: this.auditSession,
         hideExistence: this.hideExistence,
+        decoy: this.decoy,
         now: this.now,
         random: this.random,
       },
@@ -246,8 +248,21 @@ export class SecureStore {
   /** Audit events about one session carry a keyed hash of its id, never the id. */
   private readonly auditSession = (type: AuditEventType, operation: string, id: string): void => {
     if (this.onEvent === undefined) return;
-    const session = base64urlEncode(hmacSha256(this.keyring.primary('hash').key, utf8Encode(labelled(AUDIT_TAG_LABEL, id))).subarray(0, 16));
-    this.emit({ type, operation, session });
+    this.emit({ type, operation, session: this.sessionTag(id) });
+  };
+
+  private sessionTag(id: string): string {
+    return base64urlEncode(hmacSha256(this.keyring.primary('hash').key, utf8Encode(labelled(AUDIT_TAG_LABEL, id))).subarray(0, 16));
+  }
+
+  /** hideExistence: a missing id costs what another owner's id costs (src/layers/decoy.ts). */
+  private decoyRecord: DecoyRecord | undefined;
+  private readonly decoy = (): Sealed => {
+    this.decoyRecord ??= new DecoyRecord(this.encrypted.sealer, this.keyring, this.ttl.policy, this.now, this.random);
+    const sealed = this.decoyRecord.open();
+    // The owner_mismatch this stands in for tags its audit event (one HMAC): spend the same.
+    if (this.onEvent !== undefined) this.sessionTag(DECOY_ID);
+    return sealed;
   };
 
   private emit(event: AuditEvent): void {

@@ -32,6 +32,19 @@ export interface ListPage {
   cursor?: string;
 }
 
+/**
+ * The change `update(id, fn)` makes, computed from the current state. `fn(current)` returns the keys
+ * to change (merged shallowly into the state, as `update(id, partial)` merges) or the whole next
+ * state; a key it leaves out keeps its value, so remove a key with `save` or set it to `null`.
+ *
+ * It runs INSIDE the compare-and-swap loop: once per attempt, so possibly several times for one
+ * call (each time on the state as it is then), and only what the last run returned is written. So
+ * it must be pure and synchronous: no I/O, no side effects, nothing that depends on how many times
+ * it runs. A function that returns a promise is refused with `invalid_input`; one that throws ends
+ * the update with nothing written, and the update rejects with what it threw.
+ */
+export type StateUpdater = (current: SessionState) => SessionState;
+
 export interface SessionStore {
   /** Optional start-up (connect, migrate, start timers). Idempotent. */
   start?(): Promise<void>;
@@ -47,8 +60,12 @@ export interface SessionStore {
   listActive(options?: ListOptions): Promise<ListPage>;
   /** Removes expired sessions; resolves how many it removed. */
   cleanupExpired(): Promise<number>;
-  /** Atomic shallow merge of `partial` into the state. Never resurrects a deleted session. */
-  update(id: string, partial: SessionState): Promise<void>;
+  /**
+   * Atomic shallow merge into the state: of `change` itself, or of what `change(current)` returns
+   * (an atomic read-modify-write; see `StateUpdater`: it may run more than once, keep it pure).
+   * Never creates a session and never resurrects a deleted one.
+   */
+  update(id: string, change: SessionState | StateUpdater): Promise<void>;
   /** Sets the session to expire `ttlMs` from now. */
   updateTtl(id: string, ttlMs: number): Promise<void>;
 }

@@ -11,7 +11,8 @@
  * layer, or the backend.
  */
 import { ConflictError, ExpiredError, InvalidInputError, NotFoundError, OwnerMismatchError, isSessionStoreError } from '../contract/errors.js';
-import type { ListOptions, ListPage, SaveOptions, SessionState, SessionStore } from '../contract/store.js';
+import type { ListOptions, ListPage, SaveOptions, SessionState, SessionStore, StateUpdater } from '../contract/store.js';
+import { changeName, partialOf } from '../contract/updater.js';
 import { assertPlainState, assertSessionId, mergeState, normalizeLimit } from '../contract/validate.js';
 import { base64urlEncode } from '../util/bytes.js';
 import { constantTimeEqualText } from '../crypto/compare.js';
@@ -22,7 +23,7 @@ import { createSessionId } from '../tokens/session-id.js';
 import type { KnownRecords } from './known-records.js';
 import { type Owner, ownerBytes, ownerHash, subjectHash } from './owner-hash.js';
 import { RESERVED_PREFIX, type Revocations } from './revocations.js';
-import type { SessionMeta } from './sealed.js';
+import type { Sealed, SessionMeta } from './sealed.js';
 import { type SealedRecord, type SealedStep, type SealedStore, swapSealed } from './sealed-store.js';
 import { newMeta, renewedExpiry, roundTtl } from './ttl-policy.js';
 
@@ -44,6 +45,11 @@ export interface ScopedStoreContext {
   audit: (type: AuditEventType, operation: string, id: string) => void;
   /** Report a mismatch as `not_found` so a stranger cannot even learn that an id exists. */
   hideExistence: boolean;
+  /**
+   * With `hideExistence`: what a missing id spends instead of nothing, the work another owner's id
+   * costs before its `not_found` (decoy.ts). Resolves a sealed record that belongs to nobody.
+   */
+  decoy?: (() => Sealed) | undefined;
   /** The stack's injected clock: creation times and expiry checks use the TTL layer's time. */
   now: () => number;
   /** The injected random source new session ids are minted from. */
@@ -90,6 +96,16 @@ export class ScopedSessionStore implements SessionStore {
     throw this.ctx.hideExistence ? new NotFoundError() : new OwnerMismatchError();
   }
 
+  /**
+   * `not_found` for an id with no record. With `hideExistence` it first does what another owner's id
+   * costs (open and check the decoy, compare its owner), so the time of the answer does not tell a
+   * stranger whether the id exists (a timing oracle for live session ids).
+   */
+  private missing(): never {
+    if (this.ctx.hideExistence && this.ctx.decoy !== undefined) this.isMine(this.ctx.decoy().meta);
+    throw new NotFoundError();
+  }
+
   /** Constant-time owner check; a session without an owner (legacy) belongs to nobody here. */
   private isMine(meta: SessionMeta): boolean {
     if (meta.owner === undefined || meta.ownerKid === undefined) return false;
@@ -111,7 +127,7 @@ export class ScopedSessionStore implements SessionStore {
    * then the subject's revocation mark.
    */
   private async check(operation: string, id: string, rec: SealedRecord | undefined): Promise<SealedRecord> {
-    if (rec === undefined) throw new NotFoundError();
+    if (rec === undefined) this.missing();
     const { meta } = rec.sealed;
     if (!this.isMine(meta)) this.mismatch(operation, id);
     if (rec.expiresAt <= this.ctx.now()) {
@@ -214,8 +230,19 @@ export class ScopedSessionStore implements SessionStore {
       this.ctx.known.delete(id);
       for (let attempt = 0; attempt < 8; attempt++) {
         const rec = await this.ctx.sealed.loadSealed(id);
-        if (rec === undefined) return;
-        if (!this.isMine(rec.sealed.meta)) this.mismatch('delete', id);
+        if (rec === undefined) {
+          if (this.ctx.hideExistence && this.ctx.decoy !== undefined) this.isMine(this.ctx.decoy().meta);
+          return;
+        }
+        if (!this.isMine(rec.sealed.meta)) {
+          // Deleting a missing id resolves (delete is idempotent), so with hideExistence another
+          // owner's id must resolve too, deleting nothing: a `not_found` here would say it exists.
+          if (this.ctx.hideExistence) {
+            this.ctx.audit('owner_mismatch', 'delete', id);
+            return;
+          }
+          this.mismatch('delete', id);
+        }
         try {
           await this.ctx.sealed.deleteRecord(id, { ifVersion: rec.version });
           return;
@@ -227,13 +254,18 @@ export class ScopedSessionStore implements SessionStore {
     });
   }
 
-  async update(id: string, partial: SessionState): Promise<void> {
+  /** See `SessionStore.update`: a function runs after the owner check, on every attempt. */
+  async update(id: string, change: SessionState | StateUpdater): Promise<void> {
     assertClientSessionId(id);
-    assertPlainState(partial, 'partial');
-    await this.mutate('update', id, (rec) => ({
-      sealed: { meta: rec.sealed.meta, data: mergeState(rec.sealed.data, partial) },
-      expiresAt: renewedExpiry(this.ctx.sealed.policy, rec.sealed.meta, rec.expiresAt, this.ctx.now()),
-    }));
+    if (typeof change !== 'function') assertPlainState(change, 'partial');
+    await this.mutate('update', id, (rec) => {
+      const partial = partialOf(change, rec.sealed.data);
+      assertPlainState(partial, changeName(change));
+      return {
+        sealed: { meta: rec.sealed.meta, data: mergeState(rec.sealed.data, partial) },
+        expiresAt: renewedExpiry(this.ctx.sealed.policy, rec.sealed.meta, rec.expiresAt, this.ctx.now()),
+      };
+    });
   }
 
   async updateTtl(id: string, ttlMs: number): Promise<void> {

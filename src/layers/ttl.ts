@@ -12,7 +12,8 @@
  */
 import type { VersionedStoreOptions } from '../contract/versioned-store.js';
 import { ExpiredError, NotFoundError } from '../contract/errors.js';
-import type { RecordStore, SaveOptions, SaveRecordOptions, SessionState, StoredRecord } from '../contract/store.js';
+import type { RecordStore, SaveOptions, SaveRecordOptions, SessionState, StateUpdater, StoredRecord } from '../contract/store.js';
+import { changeName, partialOf } from '../contract/updater.js';
 import { MAX_TTL_MS, assertExpiresAt, assertSessionId, mergeState } from '../contract/validate.js';
 import { intOption } from '../util/options.js';
 import { LayerStore } from './layer-store.js';
@@ -195,14 +196,18 @@ export class TtlStore extends LayerStore implements SealedStore {
     return rec.sealed.data;
   }
 
-  override async update(id: string, partial: SessionState): Promise<void> {
+  override async update(id: string, change: SessionState | StateUpdater): Promise<void> {
     this.assertOpen();
     assertSessionId(id);
-    this.assertIncoming(partial, 'partial');
-    await this.mutateSealed(id, (rec) => ({
-      sealed: { meta: rec.sealed.meta, data: mergeState(rec.sealed.data, partial) },
-      expiresAt: renewedExpiry(this.policy, rec.sealed.meta, rec.expiresAt, this.now()),
-    }));
+    if (typeof change !== 'function') this.assertIncoming(change, 'partial');
+    await this.mutateSealed(id, (rec) => {
+      const partial = partialOf(change, rec.sealed.data);
+      this.assertIncoming(partial, changeName(change));
+      return {
+        sealed: { meta: rec.sealed.meta, data: mergeState(rec.sealed.data, partial) },
+        expiresAt: renewedExpiry(this.policy, rec.sealed.meta, rec.expiresAt, this.now()),
+      };
+    });
   }
 
   override async updateTtl(id: string, ttlMs: number): Promise<void> {

@@ -21,6 +21,7 @@ import { recordLevelTests } from './record-level.js';
 import { saveLoadTests } from './save-load.js';
 import type { ContractContext, ContractOptions, StoreFactory } from './types.js';
 import { updateTtlTests } from './update-ttl.js';
+import { updateFnTests } from './update-fn.js';
 import { updateTests } from './update.js';
 
 export type { ContractOptions, ListingSwitches, RecordLevelSwitches, StoreFactory, StoreFactoryContext, SuiteSwitches } from './types.js';
@@ -56,6 +57,7 @@ export function runStoreContract(name: string, factory: StoreFactory, options: C
     deleteTests(t);
     listingTests(t, options);
     updateTests(t);
+    updateFnTests(t, options);
     updateTtlTests(t);
     invalidInputTests(t);
 
