@@ -13,6 +13,7 @@
  */
 import { KeyStateError, UnknownKeyError } from '../contract/errors.js';
 import { base64urlId } from '../util/bytes.js';
+import { assertFlags, assertKidArg, assertPurpose } from './args.js';
 import type { RandomSource } from '../util/random.js';
 import { type KeyEntry, checkInvariants, checkKeyLength } from './jwks.js';
 import type { KeyInfo, KeyPurpose } from './types.js';
@@ -51,11 +52,13 @@ export class KeyringManager {
 
   /** The primary key of `purpose` as changed so far. Throws `key_state` when there is none. */
   primary(purpose: KeyPurpose): KeyInfo {
+    assertPurpose(purpose, 'primary');
     for (const e of this.entries.values()) if (e.info.purpose === purpose && e.info.status === 'primary') return { ...e.info };
     throw new KeyStateError(`the keyring holds no ${purpose} key`);
   }
 
   get(kid: string): KeyInfo | undefined {
+    assertKidArg(kid, 'get');
     const e = this.entries.get(kid);
     return e === undefined ? undefined : { ...e.info };
   }
@@ -78,6 +81,8 @@ export class KeyringManager {
    * of a purpose is always its primary.
    */
   rotate(purpose: KeyPurpose, options: { activate?: boolean } = {}): KeyInfo {
+    assertPurpose(purpose, 'rotate');
+    assertFlags(options, ['activate'], 'rotate');
     this.assertOpen();
     const activate = options.activate ?? true;
     const hasPrimary = [...this.entries.values()].some((e) => e.info.purpose === purpose && e.info.status === 'primary');
@@ -89,7 +94,7 @@ export class KeyringManager {
 
   /** Makes an `active` key the primary of its purpose; the old primary becomes `active`. `key_state` for a retired or destroyed key. */
   promote(kid: string): void {
-    const e = this.mustGet(kid);
+    const e = this.mustGet(kid, 'promote');
     if (e.info.status === 'primary') return;
     if (e.info.status !== 'active') throw new KeyStateError(`key ${kid} is ${e.info.status}; only an active key can be promoted${e.info.status === 'retired' ? ' (reactivate it first)' : ''}`);
     this.demote(e.info.purpose);
@@ -105,7 +110,8 @@ export class KeyringManager {
    * An `encrypt` key's sessions can only be counted by the store: use `EncryptedStore.retireKey`.
    */
   retire(kid: string, options: RetireOptions = {}): void {
-    const e = this.mustGet(kid);
+    assertFlags(options, ['force'], 'retire');
+    const e = this.mustGet(kid, 'retire');
     const { status, purpose, demotedAt } = e.info;
     if (status === 'retired') return;
     if (status === 'primary') throw new KeyStateError(`key ${kid} is the primary ${purpose} key; promote another key first`);
@@ -124,7 +130,7 @@ export class KeyringManager {
 
   /** Brings a retired key back to `active` (undoes a retire). `key_state` for a destroyed key. */
   reactivate(kid: string): void {
-    const e = this.mustGet(kid);
+    const e = this.mustGet(kid, 'reactivate');
     if (e.info.status === 'active') return;
     if (e.info.status !== 'retired') throw new KeyStateError(`key ${kid} is ${e.info.status}; only a retired key can be reactivated`);
     e.info.status = 'active';
@@ -136,7 +142,7 @@ export class KeyringManager {
    * anything under it reports `unknown_key`. `key_state` unless the key is retired.
    */
   destroy(kid: string): void {
-    const e = this.mustGet(kid);
+    const e = this.mustGet(kid, 'destroy');
     if (e.info.status === 'destroyed') return;
     if (e.info.status !== 'retired') throw new KeyStateError(`key ${kid} is ${e.info.status}; retire it before destroying it`);
     e.info.status = 'destroyed';
@@ -164,7 +170,8 @@ export class KeyringManager {
     if (this.ended) throw new KeyStateError('this keyring manager has finished (its transaction is over); start a new transaction');
   }
 
-  private mustGet(kid: string): KeyEntry {
+  private mustGet(kid: string, method: string): KeyEntry {
+    assertKidArg(kid, method);
     this.assertOpen();
     const e = this.entries.get(kid);
     if (e === undefined) throw new UnknownKeyError();

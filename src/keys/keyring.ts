@@ -10,12 +10,13 @@
  * - a destroyed key's material is erased (zeroed in memory, absent from every serialization);
  * - an unusable kid (absent, retired, destroyed, other purpose) is one `unknown_key`.
  */
-import { KeyStateError, UnknownKeyError } from '../contract/errors.js';
+import { InvalidInputError, KeyStateError, UnknownKeyError } from '../contract/errors.js';
 import { intOption } from '../util/options.js';
 import { type RandomSource, secureRandom } from '../util/random.js';
 import { type KeysetEnvOptions, KeysetEnvSource } from './env.js';
 import { type KeysetFileOptions, KeysetFileSource } from './file.js';
 import { type KeyEntry, type KeysetJwks, checkInvariants, parseJwks, toJwks } from './jwks.js';
+import { assertFlags, assertFunction, assertKidArg, assertPurpose } from './args.js';
 import { KeyringManager, type KeyringManagerOptions, type RetireOptions } from './keyring-manager.js';
 import { KeyringSync, type WatchOptions } from './keyring-source.js';
 import type { KeyEncryptionProvider } from './providers/types.js';
@@ -119,6 +120,7 @@ export class Keyring {
 
   /** The primary key of `purpose`: O(1), no allocation. Do not mutate the returned bytes. */
   primary(purpose: KeyPurpose): UsableKey {
+    assertPurpose(purpose, 'primary');
     const p = this.primaries[purpose];
     if (p === undefined) throw new KeyStateError(`the keyring holds no ${purpose} key`);
     return p;
@@ -130,6 +132,8 @@ export class Keyring {
    * one `unknown_key`.
    */
   keyFor(purpose: KeyPurpose, kid: string): Uint8Array {
+    assertPurpose(purpose, 'keyFor');
+    if (typeof kid !== 'string') assertKidArg(kid, 'keyFor');
     const e = this.entries.get(kid);
     if (e === undefined || e.info.purpose !== purpose || e.key === undefined || (e.info.status !== 'primary' && e.info.status !== 'active')) {
       throw new UnknownKeyError();
@@ -139,10 +143,12 @@ export class Keyring {
 
   /** Every usable key of `purpose`: the primary first, then the active ones (newest first). */
   keysFor(purpose: KeyPurpose): Array<{ kid: string; key: Uint8Array }> {
+    assertPurpose(purpose, 'keysFor');
     return this.usable[purpose].slice();
   }
 
   get(kid: string): KeyInfo | undefined {
+    assertKidArg(kid, 'get');
     const e = this.entries.get(kid);
     return e === undefined ? undefined : { ...e.info };
   }
@@ -153,6 +159,7 @@ export class Keyring {
 
   /** Calls `listener` after every change (mutation or reload that changed something). Returns an unsubscribe function. */
   onChange(listener: () => void): () => void {
+    assertFunction(listener, 'onChange listener');
     this.listeners.add(listener);
     return () => {
       this.listeners.delete(listener);
@@ -165,26 +172,33 @@ export class Keyring {
 
   /** `KeyringManager.rotate`: a fresh key of `purpose`, primary unless `activate: false`. */
   rotate(purpose: KeyPurpose, options: { activate?: boolean } = {}): KeyInfo {
+    assertPurpose(purpose, 'rotate');
+    assertFlags(options, ['activate'], 'rotate');
     return this.change((m) => m.rotate(purpose, options));
   }
 
   /** `KeyringManager.promote`: an active key becomes primary. */
   promote(kid: string): void {
+    assertKidArg(kid, 'promote');
     this.change((m) => m.promote(kid));
   }
 
   /** `KeyringManager.retire`: never the primary; sign/hash keys only after their lifetime rule unless forced. */
   retire(kid: string, options: RetireOptions = {}): void {
+    assertKidArg(kid, 'retire');
+    assertFlags(options, ['force'], 'retire');
     this.change((m) => m.retire(kid, options));
   }
 
   /** `KeyringManager.reactivate`: a retired key back to active. */
   reactivate(kid: string): void {
+    assertKidArg(kid, 'reactivate');
     this.change((m) => m.reactivate(kid));
   }
 
   /** `KeyringManager.destroy`: erases a retired key's material for good. */
   destroy(kid: string): void {
+    assertKidArg(kid, 'destroy');
     this.change((m) => m.destroy(kid));
   }
 
@@ -199,7 +213,10 @@ export class Keyring {
   }
 
   /** The keyset wrapped (encrypted) by `provider`, safe to store; open it with `Keyring.fromWrapped`. */
-  exportWrapped(provider: KeyEncryptionProvider): Promise<WrappedKeysetDocument> {
+  async exportWrapped(provider: KeyEncryptionProvider): Promise<WrappedKeysetDocument> {
+    if (provider === null || typeof provider !== 'object' || typeof provider.wrap !== 'function' || typeof provider.name !== 'string') {
+      throw new InvalidInputError('exportWrapped: provider must be a key-encryption provider ({ name, wrap, unwrap })');
+    }
     return wrapKeyset(this.insecureExportCleartextJwks(), provider);
   }
 
@@ -228,6 +245,8 @@ export class Keyring {
    * survives atomic renames). The timer never keeps the process alive. Returns a stop function.
    */
   watch(options: WatchOptions = {}): () => void {
+    if (options === null || typeof options !== 'object') throw new InvalidInputError('watch: options must be an object');
+    if (options.onError !== undefined) assertFunction(options.onError, 'watch onError');
     if (this.sync === undefined) throw new KeyStateError('this keyring has no source that can be watched');
     return this.sync.watch(options);
   }
@@ -239,6 +258,7 @@ export class Keyring {
    * If `fn` throws, nothing is stored and this keyring keeps its keys.
    */
   async transaction<T>(fn: (manager: KeyringManager) => T | Promise<T>): Promise<T> {
+    assertFunction(fn, 'transaction callback');
     if (this.sync === undefined) throw new KeyStateError('this keyring has no source; change it directly');
     return this.sync.transaction(fn);
   }
