@@ -9,6 +9,7 @@ import { intOption } from '../util/options.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { nodeFs } from './fs.js';
 import type { KeysetJwks } from './jwks.js';
+import { redactedView } from './redact.js';
 import type { KeyringSource } from './source.js';
 import { type KeysetProtection, assertProtection, decodeKeyset, encodeKeyset } from './wrapped.js';
 
@@ -82,3 +83,5 @@ export class KeysetFileSource implements KeyringSource {
     return () => fs.unwatchFile(this.path, listener);
   }
 }
+
+redactedView(KeysetFileSource, (source) => ({ description: source.description }));

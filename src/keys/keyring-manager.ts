@@ -16,6 +16,7 @@ import { base64urlId } from '../util/bytes.js';
 import { assertFlags, assertKidArg, assertPurpose } from './args.js';
 import type { RandomSource } from '../util/random.js';
 import { type KeyEntry, checkInvariants, checkKeyLength } from './jwks.js';
+import { redactedView } from './redact.js';
 import type { KeyInfo, KeyPurpose } from './types.js';
 
 export interface RetireOptions {
@@ -31,7 +32,8 @@ export interface KeyringManagerOptions {
 }
 
 export class KeyringManager {
-  private readonly entries: Map<string, KeyEntry>;
+  /** Private (#): the entries share the live keyring's key material (see redact.ts). */
+  readonly #entries: Map<string, KeyEntry>;
   private dirty = false;
   private ended = false;
 
@@ -44,8 +46,8 @@ export class KeyringManager {
     entries: Iterable<KeyEntry>,
     private readonly options: KeyringManagerOptions,
   ) {
-    this.entries = new Map();
-    for (const e of entries) this.entries.set(e.info.kid, { info: { ...e.info }, key: e.key });
+    this.#entries = new Map();
+    for (const e of entries) this.#entries.set(e.info.kid, { info: { ...e.info }, key: e.key });
   }
 
   // ---------------------------------------------------------------- reading the working copy
@@ -53,18 +55,18 @@ export class KeyringManager {
   /** The primary key of `purpose` as changed so far. Throws `key_state` when there is none. */
   primary(purpose: KeyPurpose): KeyInfo {
     assertPurpose(purpose, 'primary');
-    for (const e of this.entries.values()) if (e.info.purpose === purpose && e.info.status === 'primary') return { ...e.info };
+    for (const e of this.#entries.values()) if (e.info.purpose === purpose && e.info.status === 'primary') return { ...e.info };
     throw new KeyStateError(`the keyring holds no ${purpose} key`);
   }
 
   get(kid: string): KeyInfo | undefined {
     assertKidArg(kid, 'get');
-    const e = this.entries.get(kid);
+    const e = this.#entries.get(kid);
     return e === undefined ? undefined : { ...e.info };
   }
 
   list(): KeyInfo[] {
-    return [...this.entries.values()].map((e) => ({ ...e.info }));
+    return [...this.#entries.values()].map((e) => ({ ...e.info }));
   }
 
   /** Whether any method has changed a key yet. */
@@ -85,7 +87,7 @@ export class KeyringManager {
     assertFlags(options, ['activate'], 'rotate');
     this.assertOpen();
     const activate = options.activate ?? true;
-    const hasPrimary = [...this.entries.values()].some((e) => e.info.purpose === purpose && e.info.status === 'primary');
+    const hasPrimary = [...this.#entries.values()].some((e) => e.info.purpose === purpose && e.info.status === 'primary');
     if (activate && hasPrimary) this.demote(purpose);
     const e = this.addKey(purpose, activate || !hasPrimary ? 'primary' : 'active');
     this.dirty = true;
@@ -159,7 +161,7 @@ export class KeyringManager {
   finish(): KeyEntry[] {
     this.assertOpen();
     this.ended = true;
-    const out = [...this.entries.values()];
+    const out = [...this.#entries.values()];
     checkInvariants(out);
     return out;
   }
@@ -173,13 +175,13 @@ export class KeyringManager {
   private mustGet(kid: string, method: string): KeyEntry {
     assertKidArg(kid, method);
     this.assertOpen();
-    const e = this.entries.get(kid);
+    const e = this.#entries.get(kid);
     if (e === undefined) throw new UnknownKeyError();
     return e;
   }
 
   private demote(purpose: KeyPurpose): void {
-    for (const e of this.entries.values()) {
+    for (const e of this.#entries.values()) {
       if (e.info.purpose === purpose && e.info.status === 'primary') {
         e.info.status = 'active';
         e.info.demotedAt = this.options.now();
@@ -192,9 +194,11 @@ export class KeyringManager {
     checkKeyLength(purpose, key.length);
     let kid: string;
     do kid = base64urlId(this.options.random(9));
-    while (this.entries.has(kid));
+    while (this.#entries.has(kid));
     const e: KeyEntry = { info: { kid, purpose, status, createdAt: this.options.now() }, key };
-    this.entries.set(kid, e);
+    this.#entries.set(kid, e);
     return e;
   }
 }
+
+redactedView(KeyringManager, (m) => ({ changed: m.changed, keys: m.list() }));

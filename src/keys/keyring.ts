@@ -19,6 +19,7 @@ import { type KeyEntry, type KeysetJwks, checkInvariants, parseJwks, toJwks } fr
 import { assertFlags, assertFunction, assertKidArg, assertPurpose } from './args.js';
 import { KeyringManager, type KeyringManagerOptions, type RetireOptions } from './keyring-manager.js';
 import { KeyringSync, type WatchOptions } from './keyring-source.js';
+import { redactedView } from './redact.js';
 import type { KeyEncryptionProvider } from './providers/types.js';
 import type { KeyringSource } from './source.js';
 import { type WrappedKeysetDocument, unwrapKeyset, wrapKeyset } from './wrapped.js';
@@ -47,9 +48,11 @@ export interface UsableKey {
 }
 
 export class Keyring {
-  private entries = new Map<string, KeyEntry>();
-  private primaries: Record<KeyPurpose, UsableKey | undefined> = { encrypt: undefined, sign: undefined, hash: undefined };
-  private usable: Record<KeyPurpose, UsableKey[]> = { encrypt: [], sign: [], hash: [] };
+  // Key material lives in private fields only: nothing that walks the object (inspect, JSON,
+  // structuredClone, Object.entries) can reach it. See redact.ts.
+  #entries = new Map<string, KeyEntry>();
+  #primaries: Record<KeyPurpose, UsableKey | undefined> = { encrypt: undefined, sign: undefined, hash: undefined };
+  #usable: Record<KeyPurpose, UsableKey[]> = { encrypt: [], sign: [], hash: [] };
   private readonly listeners = new Set<() => void>();
   private readonly managerOptions: KeyringManagerOptions;
   readonly maxSessionLifetimeMs: number;
@@ -121,7 +124,7 @@ export class Keyring {
   /** The primary key of `purpose`: O(1), no allocation. Do not mutate the returned bytes. */
   primary(purpose: KeyPurpose): UsableKey {
     assertPurpose(purpose, 'primary');
-    const p = this.primaries[purpose];
+    const p = this.#primaries[purpose];
     if (p === undefined) throw new KeyStateError(`the keyring holds no ${purpose} key`);
     return p;
   }
@@ -134,7 +137,7 @@ export class Keyring {
   keyFor(purpose: KeyPurpose, kid: string): Uint8Array {
     assertPurpose(purpose, 'keyFor');
     if (typeof kid !== 'string') assertKidArg(kid, 'keyFor');
-    const e = this.entries.get(kid);
+    const e = this.#entries.get(kid);
     if (e === undefined || e.info.purpose !== purpose || e.key === undefined || (e.info.status !== 'primary' && e.info.status !== 'active')) {
       throw new UnknownKeyError();
     }
@@ -144,17 +147,17 @@ export class Keyring {
   /** Every usable key of `purpose`: the primary first, then the active ones (newest first). */
   keysFor(purpose: KeyPurpose): Array<{ kid: string; key: Uint8Array }> {
     assertPurpose(purpose, 'keysFor');
-    return this.usable[purpose].slice();
+    return this.#usable[purpose].slice();
   }
 
   get(kid: string): KeyInfo | undefined {
     assertKidArg(kid, 'get');
-    const e = this.entries.get(kid);
+    const e = this.#entries.get(kid);
     return e === undefined ? undefined : { ...e.info };
   }
 
   list(): KeyInfo[] {
-    return [...this.entries.values()].map((e) => ({ ...e.info }));
+    return [...this.#entries.values()].map((e) => ({ ...e.info }));
   }
 
   /** Calls `listener` after every change (mutation or reload that changed something). Returns an unsubscribe function. */
@@ -209,7 +212,7 @@ export class Keyring {
    * holds every key. Prefer a keyset file wrapped by a provider.
    */
   insecureExportCleartextJwks(): KeysetJwks {
-    return toJwks(this.entries.values());
+    return toJwks(this.#entries.values());
   }
 
   /** The keyset wrapped (encrypted) by `provider`, safe to store; open it with `Keyring.fromWrapped`. */
@@ -276,7 +279,7 @@ export class Keyring {
           : `this keyring is backed by ${source.description}, which is read-only`,
       );
     }
-    const manager = new KeyringManager(this.entries.values(), this.managerOptions);
+    const manager = new KeyringManager(this.#entries.values(), this.managerOptions);
     const result = step(manager);
     if (manager.changed) {
       this.replace(manager.finish());
@@ -287,11 +290,11 @@ export class Keyring {
 
   private replace(entries: KeyEntry[]): void {
     checkInvariants(entries);
-    const old = this.entries;
-    this.entries = new Map(entries.map((e) => [e.info.kid, e]));
+    const old = this.#entries;
+    this.#entries = new Map(entries.map((e) => [e.info.kid, e]));
     // Material of keys destroyed elsewhere is wiped here too.
     for (const [kid, e] of old) {
-      const now = this.entries.get(kid);
+      const now = this.#entries.get(kid);
       if (e.key !== undefined && (now === undefined || now.info.status === 'destroyed') && now?.key !== e.key) e.key.fill(0);
     }
     this.rebuild();
@@ -300,7 +303,7 @@ export class Keyring {
   private rebuild(): void {
     const primaries: Record<KeyPurpose, UsableKey | undefined> = { encrypt: undefined, sign: undefined, hash: undefined };
     const usable: Record<KeyPurpose, UsableKey[]> = { encrypt: [], sign: [], hash: [] };
-    const sorted = [...this.entries.values()].sort((a, b) => b.info.createdAt - a.info.createdAt);
+    const sorted = [...this.#entries.values()].sort((a, b) => b.info.createdAt - a.info.createdAt);
     for (const e of sorted) {
       if (e.key === undefined) continue;
       const k: UsableKey = Object.freeze({ kid: e.info.kid, key: e.key });
@@ -311,8 +314,8 @@ export class Keyring {
         usable[e.info.purpose].push(k);
       }
     }
-    this.primaries = primaries;
-    this.usable = usable;
+    this.#primaries = primaries;
+    this.#usable = usable;
   }
 
   private emit(): void {
@@ -334,3 +337,6 @@ function managerOptions(options: KeyringOptions): KeyringManagerOptions {
     maxSessionLifetimeMs: intOption(options.maxSessionLifetimeMs, DEFAULT_MAX_SESSION_LIFETIME_MS, 0, Number.MAX_SAFE_INTEGER, 'maxSessionLifetimeMs'),
   });
 }
+
+// Logged or serialized, a keyring shows where it comes from and its keys' ids and states only.
+redactedView(Keyring, (ring) => ({ source: ring.sourceDescription ?? 'memory', keys: ring.list() }));

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { Keyring } from 'sealed-session-store';
 import { isSessionStoreError } from '../../src/contract/errors.js';
+import { parseJwks } from '../../src/keys/jwks.js';
 import { KeyringManager } from '../../src/keys/keyring-manager.js';
 import { secureRandom } from '../../src/util/random.js';
 
@@ -99,7 +100,7 @@ describe('KeyringManager methods refuse bad arguments with invalid_input and cha
   for (const [method, calls] of managerCalls) {
     it(method, async () => {
       const { ring } = retiredRing();
-      const manager = new KeyringManager((ring as any).entries.values(), { now: () => 1_700_000_000_001, random: secureRandom, maxSessionLifetimeMs: 1000 });
+      const manager = new KeyringManager(parseJwks(ring.insecureExportCleartextJwks()), { now: () => 1_700_000_000_001, random: secureRandom, maxSessionLifetimeMs: 1000 });
       const before = JSON.stringify(manager.list());
       for (const call of calls) {
         expect(await codeOf(() => call(manager)), `${method}: ${call.toString()}`).toBe('invalid_input');

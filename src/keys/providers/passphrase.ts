@@ -13,6 +13,7 @@ import { getAead } from '../../crypto/aead/index.js';
 import { intOption } from '../../util/options.js';
 import { type RandomSource, secureRandom } from '../../util/random.js';
 import { type ScryptParams, scryptDerive } from '../../crypto/scrypt.js';
+import { INSPECT_CUSTOM, inspectSummary } from '../redact.js';
 import type { KeyEncryptionProvider, WrappedBlob } from './types.js';
 
 export interface PassphraseProviderOptions {
@@ -71,7 +72,7 @@ export function passphraseProvider(passphrase: string | Uint8Array, options: Pas
     return kek;
   };
 
-  return {
+  const provider: KeyEncryptionProvider = {
     name: NAME,
     async wrap(plaintext, aad) {
       // Reusing the salt of the last wrap/unwrap with our own parameters saves a scrypt run; every
@@ -106,4 +107,12 @@ export function passphraseProvider(passphrase: string | Uint8Array, options: Pas
       return plain;
     },
   };
+  // The passphrase and the derived KEKs live in this closure only; logged or serialized, the
+  // provider shows its name and cost (threat: secrets in logs).
+  const summary = () => ({ name: NAME, logN, r, p });
+  Object.defineProperties(provider, {
+    toJSON: { value: summary },
+    [INSPECT_CUSTOM]: { value: (depth: number, options: unknown, inspect?: (v: unknown, o?: unknown) => string) => inspectSummary('KeyEncryptionProvider', summary(), depth, options, inspect) },
+  });
+  return provider;
 }
