@@ -35,7 +35,7 @@ export async function loadKeyring(config: SessionStoreConfig): Promise<Keyring> 
   };
   if (k === undefined) return Keyring.generate(options);
   if (k.keyring !== undefined) return k.keyring;
-  const protection = k.passphrase !== undefined ? { provider: passphraseProvider(k.passphrase) } : { insecureCleartext: true as const };
+  const protection = k.passphrase !== undefined ? { provider: passphraseProvider(k.passphrase, k.unsafeLowCost === true ? { unsafeLowCost: true } : {}) } : { insecureCleartext: true as const };
   // A wrapped keyset opened without its passphrase must still say so clearly: let the decoder
   // speak (it names the provider) rather than guessing here.
   const both = k.passphrase !== undefined && k.insecureCleartext === true ? { ...protection, insecureCleartext: true as const } : protection;
