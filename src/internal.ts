@@ -25,3 +25,4 @@ export { unsafeLayersOf } from './secure-store.js';
 export { parseIntOption } from './util/options.js';
 export { sleep } from './util/time.js';
 export { SessionTokens } from './tokens/token.js';
+export { INSPECT_CUSTOM, redactedView } from './keys/redact.js';
