@@ -28,3 +28,4 @@ export { partialOf } from './contract/updater.js';
 export { SessionTokens } from './tokens/token.js';
 export { hmacSha256 } from './crypto/hmac.js';
 export { KEYV_KEY_LABEL, KEYV_NAMESPACE_LABEL } from './crypto/labels.js';
+export { INSPECT_CUSTOM, redactedView } from './keys/redact.js';

@@ -16,6 +16,7 @@ import { encryptionCounts } from './admin/keys.js';
 import type { RandomSource } from './util/random.js';
 import type { Keyring } from './keys/keyring.js';
 import type { KeyInfo, KeyPurpose } from './keys/types.js';
+import { redactedView } from './keys/redact.js';
 import { EncryptedStore, type EncryptedStoreOptions, type RekeyOptions, type RekeyResult } from './layers/encrypt.js';
 import type { AuditEvent, AuditEventType, AuditSink } from './audit.js';
 import { DECOY_ID, DecoyRecord } from './layers/decoy.js';
@@ -279,3 +280,10 @@ export class SecureStore {
 export function secureStore(backend: RecordStore, options: SecureStoreOptions): SecureStore {
   return new SecureStore(backend, options);
 }
+
+// Logged or serialized, neither face shows more than the namespace and the keys' ids and states
+// (threat: key material in logs; keys/redact.ts). The layers' internals stay out of sight too.
+redactedView(SecureStore, (store) => ({ namespace: store.namespace, keys: store.keyring.list() }));
+redactedView(ScopedSessionStore, () => ({}));
+redactedView(Revocations, () => ({}));
+redactedView(KnownRecords, () => ({}));

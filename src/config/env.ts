@@ -106,6 +106,7 @@ function commonFromEnv(env: Env, get: (name: string) => string | undefined): Com
     const passphrase = env.SSS_KEYSET_PASSPHRASE;
     if (passphrase !== undefined && passphrase !== '') keyset.passphrase = passphrase;
     if (envFlag(env, 'SSS_KEYSET_INSECURE_CLEARTEXT') === true) keyset.insecureCleartext = true;
+    if (envFlag(env, 'SSS_KEYSET_UNSAFE_LOW_COST') === true) keyset.unsafeLowCost = true;
     config.keyset = keyset;
   }
   return config;

@@ -94,5 +94,6 @@ function checkKeyset(keyset: unknown, adapter: AdapterName): void {
   if (k.keyring === undefined && k.passphrase === undefined && k.insecureCleartext !== true) {
     throw new ConfigError('keyset.passphrase', 'a keyset at rest needs its passphrase (SSS_KEYSET_PASSPHRASE), or insecureCleartext: true for a cleartext development keyset');
   }
+  if (k.unsafeLowCost !== undefined && typeof k.unsafeLowCost !== 'boolean') throw new ConfigError('keyset.unsafeLowCost', 'must be true or false');
   if (k.createIfMissing === true && k.path === undefined) throw new ConfigError('keyset.createIfMissing', 'only applies to a keyset file (path)');
 }

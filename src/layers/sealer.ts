@@ -15,6 +15,7 @@ import { AEAD_SPECS, type Aead, type AeadAlgorithm, type AeadEngineName, type Ae
 import { hmacSha256 } from '../crypto/hmac.js';
 import { KEY_COUNTER_LABEL } from '../crypto/labels.js';
 import type { Keyring, UsableKey } from '../keys/keyring.js';
+import { redactedView } from '../keys/redact.js';
 import { base64urlEncode } from '../util/bytes.js';
 import { type RandomSource, secureRandom } from '../util/random.js';
 import { MAX_ENVELOPE_OVERHEAD, envelopeAad, envelopeHeader, namespaceField, parseEnvelope } from './envelope.js';
@@ -72,7 +73,9 @@ export class Sealer {
   private readonly openers: Record<AeadAlgorithm, Aead>;
   private readonly random: RandomSource;
   private readonly purpose: string | undefined;
-  private current: KeyContext | undefined;
+  // The derived primary key (and the keyring's own) in a private field: nothing that walks this
+  // object (inspect, JSON, structuredClone) reaches it (threat: key material in logs).
+  #current: KeyContext | undefined;
   /** The derived keys this sealer sealed under, with their kid: what `encryptionCounts` adds up. */
   private readonly used = new Map<KeyCounter, string>();
 
@@ -100,12 +103,12 @@ export class Sealer {
   /** The primary `encrypt` key, derived; rebuilt whenever the keyring hands out another primary (rotation, reload). */
   primary(): KeyContext {
     const source = this.keyring.primary('encrypt');
-    let ctx = this.current;
+    let ctx = this.#current;
     if (ctx === undefined || ctx.source !== source) {
       const key = this.derive(source.key, this.algorithm);
       ctx = { kid: source.kid, spec: AEAD_SPECS[this.algorithm], key, counter: counterFor(key), source };
       this.used.set(ctx.counter, ctx.kid);
-      this.current = ctx;
+      this.#current = ctx;
     }
     return ctx;
   }
@@ -195,7 +198,8 @@ export class EnvelopeSealer extends Sealer {
   readonly maxEnvelopeBytes: number;
   readonly acceptPlaintext: boolean;
   private readonly nsField: Uint8Array;
-  private envelope: EnvelopeContext | undefined;
+  /** Private (#): holds the primary key context (see `#current`). */
+  #envelope: EnvelopeContext | undefined;
 
   constructor(options: EnvelopeSealerOptions) {
     super(options);
@@ -259,11 +263,19 @@ export class EnvelopeSealer extends Sealer {
 
   private context(): EnvelopeContext {
     const ctx = this.primary();
-    let env = this.envelope;
+    let env = this.#envelope;
     if (env === undefined || env.ctx !== ctx) {
       env = { ctx, spec: ctx.spec, kid: ctx.kid, header: envelopeHeader(ctx.spec, ctx.kid) };
-      this.envelope = env;
+      this.#envelope = env;
     }
     return env;
   }
+}
+
+// Logged or serialized, a sealer shows its algorithm, namespace and primary kid only.
+redactedView(Sealer, (sealer) => ({ algorithm: sealer.algorithm, primaryKid: primaryKidOf(sealer.keyring) }));
+redactedView(EnvelopeSealer, (sealer) => ({ namespace: sealer.namespace, algorithm: sealer.algorithm, primaryKid: primaryKidOf(sealer.keyring) }));
+
+function primaryKidOf(keyring: Keyring): string | undefined {
+  return keyring.keysFor('encrypt')[0]?.kid;
 }

@@ -17,6 +17,7 @@ import { changeName, partialOf } from '../contract/updater.js';
 import { MAX_TTL_MS, assertExpiresAt, assertSessionId, mergeState } from '../contract/validate.js';
 import { intOption } from '../util/options.js';
 import { LayerStore } from './layer-store.js';
+import { redactedView } from '../keys/redact.js';
 import { type Sealed, asSealed, isSealed, toState } from './sealed.js';
 import { type SealedRecord, type SealedStep, type SealedStore, swapSealed } from './sealed-store.js';
 import {
@@ -228,3 +229,6 @@ export class TtlStore extends LayerStore implements SealedStore {
     return rec;
   }
 }
+
+// Logged or serialized: the lifetimes only (threat: key material in logs, via the layers below).
+redactedView(TtlStore, (store) => ({ idleMs: store.idleMs, absoluteMs: store.absoluteMs }));

@@ -39,6 +39,7 @@ import {
   compareAndSwap,
   constantTimeEqual,
   intOption,
+  redactedView,
   keyUsage,
   labelled,
   rekey,
@@ -240,3 +241,7 @@ export class SessionEventStore implements EventStore {
     return first.s;
   }
 }
+
+// Logged or serialized: the namespace and bounds only, never the sealer's keys or a session's events.
+redactedView(McpEventLog, (log) => ({ namespace: log.store.namespace, maxEventsPerSession: log.maxEventsPerSession }));
+redactedView(SessionEventStore, () => ({}));

@@ -19,7 +19,7 @@
  */
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type Owner, type RecordStore, type SecureStore, type SessionState, isSessionStoreError } from '../internal.js';
+import { type Owner, type RecordStore, type SecureStore, type SessionState, isSessionStoreError, redactedView } from '../internal.js';
 import { intOption } from '../util/options.js';
 import { McpEventLog } from './event-store.js';
 import { BodyError, isJsonRequest, jsonRpcError, readJsonBody, sessionNotFound } from './http.js';
@@ -379,3 +379,6 @@ export class McpSessions {
 export function mcpSessions(options: McpSessionsOptions): McpSessions {
   return new McpSessions(options);
 }
+
+// Logged or serialized: the namespace and the counters only (threat: key material in logs).
+redactedView(McpSessions, (sessions) => ({ namespace: sessions.store.namespace, events: sessions.events !== undefined }));

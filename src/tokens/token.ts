@@ -19,6 +19,7 @@ import { base64urlEncode } from '../util/bytes.js';
 import { intOption } from '../util/options.js';
 import { constantTimeEqualText } from '../crypto/compare.js';
 import type { Keyring } from '../keys/keyring.js';
+import { INSPECT_CUSTOM, inspectSummary } from '../keys/redact.js';
 import { type Owner, ownerHash } from '../layers/owner-hash.js';
 import { encodeHeader, signCompact, verifyCompact } from './jws.js';
 
@@ -62,25 +63,36 @@ export class SessionTokens {
   private readonly toleranceMs: number;
   private readonly defaultLifetimeMs: number;
   private readonly headers = new Map<string, string>();
+  // Private (#) fields: the keyring, the remembered tokens (bearer secrets, with the signing key
+  // they verified under) and the owner hashes must not show through inspect, JSON or
+  // structuredClone (threat: key material and tokens in logs; see keys/redact.ts).
+  readonly #keyring: Keyring;
   /** Signature-checked tokens (see the header): only a token that verified ever enters. */
-  private readonly verified = new Map<string, Verified>();
+  readonly #verified = new Map<string, Verified>();
   /** Owner hashes (base64url) per hash key, so a verify costs one HMAC (the signature), not two. */
-  private readonly ownerHashes = new WeakMap<Uint8Array, Map<string, string>>();
+  readonly #ownerHashes = new WeakMap<Uint8Array, Map<string, string>>();
 
-  constructor(
-    private readonly keyring: Keyring,
-    options: SessionTokensOptions = {},
-  ) {
+  constructor(keyring: Keyring, options: SessionTokensOptions = {}) {
+    this.#keyring = keyring;
     this.now = options.now ?? Date.now;
     this.toleranceMs = intOption(options.clockToleranceMs, 5_000, 0, MAX_CLOCK_TOLERANCE_MS, 'clockToleranceMs');
     this.defaultLifetimeMs = intOption(options.defaultLifetimeMs, 12 * 60 * 60 * 1000, 1, MAX_TTL_MS, 'defaultLifetimeMs');
   }
 
+  /** What logging or serializing shows: the usable signing key ids; never keys, tokens or owner hashes. */
+  toJSON(): { signKids: string[] } {
+    return { signKids: this.#keyring.keysFor('sign').map((k) => k.kid) };
+  }
+
+  [INSPECT_CUSTOM](depth: number, options: unknown, inspect?: (value: unknown, options?: unknown) => string): string {
+    return inspectSummary('SessionTokens', this.toJSON(), depth, options, inspect);
+  }
+
   /** Signs a token for `sessionId` bound to `owner`, valid until `expiresAt` (epoch ms). Synchronous. */
   issue(sessionId: string, owner: Owner, options: { expiresAt?: number } = {}): string {
     assertSessionId(sessionId);
-    const sign = this.keyring.primary('sign');
-    const hash = this.keyring.primary('hash');
+    const sign = this.#keyring.primary('sign');
+    const hash = this.#keyring.primary('hash');
     const now = this.now();
     let header = this.headers.get(sign.kid);
     if (header === undefined) {
@@ -109,7 +121,7 @@ export class SessionTokens {
     if (exp * 1000 <= now - this.toleranceMs) throw new ExpiredError('token expired');
     let key: Uint8Array;
     try {
-      key = this.keyring.keyFor('hash', ohk);
+      key = this.#keyring.keyFor('hash', ohk);
     } catch (err) {
       if (isSessionStoreError(err)) throw new InvalidTokenError('token owner hash key is not usable');
       throw err;
@@ -124,22 +136,22 @@ export class SessionTokens {
    * string under a signing key that is still the same usable key object. Throws `invalid_token`.
    */
   private signed(token: unknown): Verified {
-    const seen = typeof token === 'string' ? this.verified.get(token) : undefined;
+    const seen = typeof token === 'string' ? this.#verified.get(token) : undefined;
     if (seen !== undefined) {
       let key: Uint8Array | undefined;
       try {
-        key = this.keyring.keyFor('sign', seen.kid);
+        key = this.#keyring.keyFor('sign', seen.kid);
       } catch {
         key = undefined;
       }
       if (key === seen.key) return seen;
-      this.verified.delete(token as string);
+      this.#verified.delete(token as string);
     }
     let used: Uint8Array | undefined;
     const { header, payload } = verifyCompact(token, {
       typ: TOKEN_TYP,
       key: (kid) => {
-        used = this.keyring.keyFor('sign', kid);
+        used = this.#keyring.keyFor('sign', kid);
         return used;
       },
     });
@@ -159,8 +171,8 @@ export class SessionTokens {
       throw new InvalidTokenError('token session id is malformed');
     }
     const checked: Verified = { key: used!, kid: header.kid, sid, oh, ohk, iat: iat as number, exp: exp as number };
-    if (this.verified.size >= MAX_VERIFIED_TOKENS) this.verified.clear();
-    this.verified.set(token as string, checked);
+    if (this.#verified.size >= MAX_VERIFIED_TOKENS) this.#verified.clear();
+    this.#verified.set(token as string, checked);
     return checked;
   }
 
@@ -174,10 +186,10 @@ export class SessionTokens {
     if (typeof subject !== 'string' || (clientId !== undefined && typeof clientId !== 'string') || (fingerprint !== undefined && typeof fingerprint !== 'string')) {
       return base64urlEncode(ownerHash(key, owner));
     }
-    let perKey = this.ownerHashes.get(key);
+    let perKey = this.#ownerHashes.get(key);
     if (perKey === undefined) {
       perKey = new Map();
-      this.ownerHashes.set(key, perKey);
+      this.#ownerHashes.set(key, perKey);
     }
     // Length-prefixed fields: no two owners share a cache key (a field may hold any character).
     const id = `${subject.length}:${subject}${clientId === undefined ? '-' : `${clientId.length}:${clientId}`}${fingerprint === undefined ? '-' : `${fingerprint.length}:${fingerprint}`}`;
