@@ -18,6 +18,7 @@ import { MAX_TTL_MS, assertSessionId } from '../contract/validate.js';
 import { base64urlEncode } from '../util/bytes.js';
 import { intOption } from '../util/options.js';
 import { constantTimeEqualText } from '../crypto/compare.js';
+import { wipedKeyCount } from '../crypto/forget.js';
 import type { Keyring } from '../keys/keyring.js';
 import { type Owner, ownerHash } from '../layers/owner-hash.js';
 import { encodeHeader, signCompact, verifyCompact } from './jws.js';
@@ -65,7 +66,9 @@ export class SessionTokens {
   /** Signature-checked tokens (see the header): only a token that verified ever enters. */
   private readonly verified = new Map<string, Verified>();
   /** Owner hashes (base64url) per hash key, so a verify costs one HMAC (the signature), not two. */
-  private readonly ownerHashes = new WeakMap<Uint8Array, Map<string, string>>();
+  private ownerHashes = new WeakMap<Uint8Array, Map<string, string>>();
+  /** `wipedKeyCount()` when the caches above were last known free of destroyed keys. */
+  private wipedSeen = wipedKeyCount();
 
   constructor(
     private readonly keyring: Keyring,
@@ -103,6 +106,7 @@ export class SessionTokens {
    * `expired` or `owner_mismatch`. The owner is checked last and in constant time.
    */
   verify(token: unknown, owner: Owner): VerifiedToken {
+    this.forgetDestroyedKeys();
     const { kid, sid, oh, ohk, iat, exp } = this.signed(token);
     const now = this.now();
     if (iat * 1000 > now + this.toleranceMs) throw new InvalidTokenError('token issued in the future');
@@ -117,6 +121,20 @@ export class SessionTokens {
     // Our text is canonical base64url: a claim in any other spelling simply does not match.
     if (!constantTimeEqualText(this.ownerHashUnder(key, owner), oh)) throw new OwnerMismatchError();
     return { sessionId: sid, expiresAt: exp * 1000, kid };
+  }
+
+  /**
+   * A key was destroyed since the caches were last checked: drop them whole. They hold references to
+   * key bytes (zeroed by then) and values computed under keys (owner hashes, which link a session to
+   * its owner's other sessions), and "destroyed" promises that nothing of a destroyed key stays
+   * around to be read out of memory. Rare (a destroy), so emptying everything costs nothing.
+   */
+  private forgetDestroyedKeys(): void {
+    const wiped = wipedKeyCount();
+    if (wiped === this.wipedSeen) return;
+    this.wipedSeen = wiped;
+    this.verified.clear();
+    this.ownerHashes = new WeakMap();
   }
 
   /**
