@@ -5,7 +5,8 @@
  *   claims  { sid, oh, ohk, iat, exp }
  *     sid  the session id
  *     oh   base64url HMAC-SHA256 of the owner under the `hash` key `ohk` (never the owner in clear)
- *     iat  issue time, exp = the session's absolute deadline (NumericDate seconds)
+ *     iat  issue time; exp the caller's `expiresAt` (SecureStore.issueToken: the session's absolute
+ *          deadline when it knows it), else iat + the default lifetime (NumericDate seconds)
  *
  * `issue` is synchronous because the MCP SDK's session-id generator is. `verify` is the fast path
  * run on every request: a shape check, one HMAC for the signature and one for the owner hash, no
@@ -13,7 +14,7 @@
  * same token with every request of its session, so a token whose signature and claims verified is
  * remembered (bounded): verifying it again re-checks the key, the clock and the owner, not the MAC.
  */
-import { ExpiredError, InvalidTokenError, OwnerMismatchError, isSessionStoreError } from '../contract/errors.js';
+import { ExpiredError, InvalidInputError, InvalidTokenError, OwnerMismatchError, isSessionStoreError } from '../contract/errors.js';
 import { MAX_TTL_MS, assertSessionId } from '../contract/validate.js';
 import { base64urlEncode } from '../util/bytes.js';
 import { intOption } from '../util/options.js';
@@ -82,6 +83,8 @@ export class SessionTokens {
   /** Signs a token for `sessionId` bound to `owner`, valid until `expiresAt` (epoch ms). Synchronous. */
   issue(sessionId: string, owner: Owner, options: { expiresAt?: number } = {}): string {
     assertSessionId(sessionId);
+    const expiresAt = options.expiresAt;
+    if (expiresAt !== undefined && !Number.isSafeInteger(expiresAt)) throw new InvalidInputError('expiresAt must be an integer number of epoch milliseconds');
     const sign = this.keyring.primary('sign');
     const hash = this.keyring.primary('hash');
     const now = this.now();
@@ -96,7 +99,7 @@ export class SessionTokens {
       ohk: hash.kid,
       iat: Math.floor(now / 1000),
       // Rounded down: a token never outlives the session it stands for.
-      exp: Math.floor((options.expiresAt ?? now + this.defaultLifetimeMs) / 1000),
+      exp: Math.floor((expiresAt ?? now + this.defaultLifetimeMs) / 1000),
     };
     return signCompact(header, claims, sign.key);
   }
