@@ -55,4 +55,5 @@ export type {
   SessionStore,
   StoredRecord,
 } from './contract/store.js';
+export { unpooledRandom } from './util/random.js';
 export type { RandomSource } from './util/random.js';
