@@ -38,6 +38,9 @@ describe('token exp', () => {
     // An explicit expiresAt past the deadline is cut to it; an earlier one is kept.
     expect(claims(store.issueToken(id, alice, { expiresAt: deadline + 10 * HOUR })).exp).toBe(Math.floor(deadline / 1000));
     expect(claims(store.issueToken(id, alice, { expiresAt: clock.now() + HOUR })).exp).toBe(Math.floor((clock.now() + HOUR) / 1000));
+    // Past the deadline the session is over (or this process's view stale): the default applies again.
+    clock.advance(8 * HOUR);
+    expect(claims(store.issueToken(id, alice)).exp).toBe(Math.floor((clock.now() + store.lifetimes.absoluteMs) / 1000));
   });
 
   it('is now + the absolute lifetime for a session this process has not seen, until it sees it', async () => {
