@@ -56,4 +56,5 @@ export type {
   StateUpdater,
   StoredRecord,
 } from './contract/store.js';
+export { unpooledRandom } from './util/random.js';
 export type { RandomSource } from './util/random.js';

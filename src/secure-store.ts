@@ -147,9 +147,20 @@ export class SecureStore {
 
   // ------------------------------------------------------------------ tokens
 
-  /** A signed token for `sessionId` bound to `owner`, expiring at the session's absolute deadline. Synchronous. */
+  /**
+   * A signed token for `sessionId` bound to `owner`. Synchronous (the MCP SDK's id generator is),
+   * so it reads no record: when this process has seen the session (created, read or written it
+   * through this store) and its absolute deadline is ahead, the token expires at that deadline, and
+   * an `expiresAt` past it is cut to it, so the token never outlives the session. Otherwise it
+   * expires at `expiresAt`, default now + the absolute lifetime (no later than the deadline of a
+   * session created from now on). A deadline already past means this process's view is stale or the
+   * session is over: either way every load checks the sealed deadlines.
+   */
   issueToken(sessionId: string, owner: Owner, options: { expiresAt?: number } = {}): string {
-    return this.tokens.issue(sessionId, owner, options);
+    const known = this.known.get(sessionId);
+    if (known === undefined || known.meta.absoluteAt <= this.now()) return this.tokens.issue(sessionId, owner, options);
+    const deadline = known.meta.absoluteAt;
+    return this.tokens.issue(sessionId, owner, { expiresAt: Math.min(options.expiresAt ?? deadline, deadline) });
   }
 
   /** Verifies a token for `owner`; throws `invalid_token`, `expired` or `owner_mismatch`. Synchronous. */

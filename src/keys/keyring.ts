@@ -11,6 +11,7 @@
  * - an unusable kid (absent, retired, destroyed, other purpose) is one `unknown_key`.
  */
 import { InvalidInputError, KeyStateError, UnknownKeyError } from '../contract/errors.js';
+import { wipeKey } from '../crypto/forget.js';
 import { intOption } from '../util/options.js';
 import { type RandomSource, secureRandom } from '../util/random.js';
 import { type KeysetEnvOptions, KeysetEnvSource } from './env.js';
@@ -306,7 +307,7 @@ export class Keyring {
     // Material of keys destroyed elsewhere is wiped here too.
     for (const [kid, e] of old) {
       const now = this.#entries.get(kid);
-      if (e.key !== undefined && (now === undefined || now.info.status === 'destroyed') && now?.key !== e.key) e.key.fill(0);
+      if (e.key !== undefined && (now === undefined || now.info.status === 'destroyed') && now?.key !== e.key) wipeKey(e.key);
     }
     this.rebuild();
   }

@@ -5,7 +5,8 @@
  *   claims  { sid, oh, ohk, iat, exp }
  *     sid  the session id
  *     oh   base64url HMAC-SHA256 of the owner under the `hash` key `ohk` (never the owner in clear)
- *     iat  issue time, exp = the session's absolute deadline (NumericDate seconds)
+ *     iat  issue time; exp the caller's `expiresAt` (SecureStore.issueToken: the session's absolute
+ *          deadline when it knows it), else iat + the default lifetime (NumericDate seconds)
  *
  * `issue` is synchronous because the MCP SDK's session-id generator is. `verify` is the fast path
  * run on every request: a shape check, one HMAC for the signature and one for the owner hash, no
@@ -13,11 +14,12 @@
  * same token with every request of its session, so a token whose signature and claims verified is
  * remembered (bounded): verifying it again re-checks the key, the clock and the owner, not the MAC.
  */
-import { ExpiredError, InvalidTokenError, OwnerMismatchError, isSessionStoreError } from '../contract/errors.js';
+import { ExpiredError, InvalidInputError, InvalidTokenError, OwnerMismatchError, isSessionStoreError } from '../contract/errors.js';
 import { MAX_TTL_MS, assertSessionId } from '../contract/validate.js';
 import { base64urlEncode } from '../util/bytes.js';
 import { intOption } from '../util/options.js';
 import { constantTimeEqualText } from '../crypto/compare.js';
+import { wipedKeyCount } from '../crypto/forget.js';
 import type { Keyring } from '../keys/keyring.js';
 import { INSPECT_CUSTOM, inspectSummary } from '../keys/redact.js';
 import { type Owner, ownerHash } from '../layers/owner-hash.js';
@@ -58,6 +60,12 @@ interface Verified {
 /** Tokens remembered as verified, per SessionTokens; emptied when full. */
 const MAX_VERIFIED_TOKENS = 1024;
 
+/**
+ * The verifier's caches, for tests that check a destroyed key leaves nothing behind. Not exported from
+ * any public entry (the caches hold key references).
+ */
+export let unsafeTokenCachesOf: (tokens: SessionTokens) => { verified: Map<string, { key: Uint8Array }>; ownerHashes: WeakMap<Uint8Array, Map<string, string>> };
+
 export class SessionTokens {
   private readonly now: () => number;
   private readonly toleranceMs: number;
@@ -70,7 +78,13 @@ export class SessionTokens {
   /** Signature-checked tokens (see the header): only a token that verified ever enters. */
   readonly #verified = new Map<string, Verified>();
   /** Owner hashes (base64url) per hash key, so a verify costs one HMAC (the signature), not two. */
-  readonly #ownerHashes = new WeakMap<Uint8Array, Map<string, string>>();
+  #ownerHashes = new WeakMap<Uint8Array, Map<string, string>>();
+  /** `wipedKeyCount()` when the caches above were last known free of destroyed keys. */
+  #wipedSeen = wipedKeyCount();
+
+  static {
+    unsafeTokenCachesOf = (tokens) => ({ verified: tokens.#verified, ownerHashes: tokens.#ownerHashes });
+  }
 
   constructor(keyring: Keyring, options: SessionTokensOptions = {}) {
     this.#keyring = keyring;
@@ -91,6 +105,8 @@ export class SessionTokens {
   /** Signs a token for `sessionId` bound to `owner`, valid until `expiresAt` (epoch ms). Synchronous. */
   issue(sessionId: string, owner: Owner, options: { expiresAt?: number } = {}): string {
     assertSessionId(sessionId);
+    const expiresAt = options.expiresAt;
+    if (expiresAt !== undefined && !Number.isSafeInteger(expiresAt)) throw new InvalidInputError('expiresAt must be an integer number of epoch milliseconds');
     const sign = this.#keyring.primary('sign');
     const hash = this.#keyring.primary('hash');
     const now = this.now();
@@ -105,7 +121,7 @@ export class SessionTokens {
       ohk: hash.kid,
       iat: Math.floor(now / 1000),
       // Rounded down: a token never outlives the session it stands for.
-      exp: Math.floor((options.expiresAt ?? now + this.defaultLifetimeMs) / 1000),
+      exp: Math.floor((expiresAt ?? now + this.defaultLifetimeMs) / 1000),
     };
     return signCompact(header, claims, sign.key);
   }
@@ -115,6 +131,7 @@ export class SessionTokens {
    * `expired` or `owner_mismatch`. The owner is checked last and in constant time.
    */
   verify(token: unknown, owner: Owner): VerifiedToken {
+    this.forgetDestroyedKeys();
     const { kid, sid, oh, ohk, iat, exp } = this.signed(token);
     const now = this.now();
     if (iat * 1000 > now + this.toleranceMs) throw new InvalidTokenError('token issued in the future');
@@ -129,6 +146,20 @@ export class SessionTokens {
     // Our text is canonical base64url: a claim in any other spelling simply does not match.
     if (!constantTimeEqualText(this.ownerHashUnder(key, owner), oh)) throw new OwnerMismatchError();
     return { sessionId: sid, expiresAt: exp * 1000, kid };
+  }
+
+  /**
+   * A key was destroyed since the caches were last checked: drop them whole. They hold references to
+   * key bytes (zeroed by then) and values computed under keys (owner hashes, which link a session to
+   * its owner's other sessions), and "destroyed" promises that nothing of a destroyed key stays
+   * around to be read out of memory. Rare (a destroy), so emptying everything costs nothing.
+   */
+  private forgetDestroyedKeys(): void {
+    const wiped = wipedKeyCount();
+    if (wiped === this.#wipedSeen) return;
+    this.#wipedSeen = wiped;
+    this.#verified.clear();
+    this.#ownerHashes = new WeakMap();
   }
 
   /**
