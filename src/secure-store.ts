@@ -19,7 +19,7 @@ import type { KeyInfo, KeyPurpose } from './keys/types.js';
 import { EncryptedStore, type EncryptedStoreOptions, type RekeyOptions, type RekeyResult } from './layers/encrypt.js';
 import type { AuditEvent, AuditEventType, AuditSink } from './audit.js';
 import { KnownRecords } from './layers/known-records.js';
-import { type Owner, ScopedSessionStore } from './layers/ownership.js';
+import { type Owner, ScopedSessionStore, type ScopedStoreContext } from './layers/ownership.js';
 import { RESERVED_PREFIX, Revocations, subjectHashesFor } from './layers/revocations.js';
 import { parseEnvelope } from './layers/envelope.js';
 import type { SessionMeta } from './layers/sealed.js';
@@ -70,6 +70,23 @@ export function unsafeLayersOf(store: SecureStore): { encrypted: EncryptedStore;
   return layers;
 }
 
+const SCOPES = new WeakMap<SecureStore, () => ScopedStoreContext>();
+
+/**
+ * Internal, for the framework stores that never see the request (`./express`, `./fastify`): loads
+ * `id` as the owner its sealed data names; see `ScopedSessionStore.loadAsNamedOwner`. Not exported
+ * from any public entry: it reads any owner's session.
+ */
+export function loadAsNamedOwner(
+  store: SecureStore,
+  id: string,
+  ownerOf: (data: SessionState) => Owner,
+): Promise<{ owner: Owner; state: SessionState; meta: SessionMeta; expiresAt: number }> {
+  const scope = SCOPES.get(store);
+  if (scope === undefined) throw new InvalidInputError('not a SecureStore');
+  return ScopedSessionStore.loadAsNamedOwner(scope(), id, ownerOf);
+}
+
 export class SecureStore {
   readonly keyring: Keyring;
   readonly tokens: SessionTokens;
@@ -118,6 +135,7 @@ export class SecureStore {
       ...(options.tokenClockToleranceMs === undefined ? {} : { clockToleranceMs: options.tokenClockToleranceMs }),
     });
     LAYERS.set(this, { encrypted: this.encrypted, ttl: this.ttl });
+    SCOPES.set(this, () => this.scope());
   }
 
   /** The idle window and the absolute lifetime every session of this store gets. */
@@ -127,19 +145,20 @@ export class SecureStore {
 
   /** A `SessionStore` that can only touch `owner`'s sessions. */
   for(owner: Owner): ScopedSessionStore {
-    return new ScopedSessionStore(
-      {
-        sealed: this.ttl,
-        keyring: this.keyring,
-        revocations: this.revocations,
-        known: this.known,
-        audit: this.auditSession,
-        hideExistence: this.hideExistence,
-        now: this.now,
-        random: this.random,
-      },
-      owner,
-    );
+    return new ScopedSessionStore(this.scope(), owner);
+  }
+
+  private scope(): ScopedStoreContext {
+    return {
+      sealed: this.ttl,
+      keyring: this.keyring,
+      revocations: this.revocations,
+      known: this.known,
+      audit: this.auditSession,
+      hideExistence: this.hideExistence,
+      now: this.now,
+      random: this.random,
+    };
   }
 
   // ------------------------------------------------------------------ tokens
