@@ -13,6 +13,8 @@ const subpaths: Record<string, string> = {
   pglite: 'backends/pglite.ts',
   config: 'config/index.ts',
   mcp: 'mcp/index.ts',
+  express: 'express/index.ts',
+  fastify: 'fastify/index.ts',
 };
 
 export default defineConfig({
