@@ -5,7 +5,7 @@
 import { createServer } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import session from 'express-session';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditEvent, Keyring, MemoryStore, type RecordStore, type SecureStore, secureStore } from 'sealed-session-store';
 import { ANONYMOUS_SUBJECT, OWNER_KEY, SealedExpressStore, bindSession, sealedExpressStore } from 'sealed-session-store/express';
 import { Browser, DAY, HOUR, MINUTE, frontFixtures, listen, manualClock, sessionIdOf, signedCookie } from './harness.js';
@@ -110,7 +110,7 @@ describe.each(frontFixtures)('express-session over $name', (fixture) => {
   });
   afterAll(() => fixture.cleanup());
 
-  it('starts', async () => {
+  beforeAll(async () => {
     skip = await fixture.skipReason();
   });
   const test = (name: string, fn: () => Promise<void>) => it(name, async (ctx) => (skip === undefined ? fn() : ctx.skip()));
@@ -280,6 +280,12 @@ describe.each(frontFixtures)('express-session over $name', (fixture) => {
     const plain = new Browser(app.base);
     plain.cookies.set(COOKIE, signedCookie(plainId, SECRET));
     expect((await plain.json('/me')).body.user).toBeNull();
+    // A session sealed to alice whose data names bob: the named owner must match the sealed owner hash.
+    const misnamedId = await app.secure.for({ subject: 'alice' }).create({ user: 'bob', [OWNER_KEY]: 'bob' });
+    const misnamed = new Browser(app.base);
+    misnamed.cookies.set(COOKIE, signedCookie(misnamedId, SECRET));
+    expect((await misnamed.json('/me')).body.user).toBeNull();
+    expect(events.some((e) => e.type === 'owner_mismatch')).toBe(true);
 
     expect((await alice.json('/me')).body.user).toBe('alice');
     await expect(other.for({ subject: 'alice' }).load(foreignId)).resolves.toMatchObject({ user: 'alice' });

@@ -5,7 +5,7 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditEvent, Keyring, MemoryStore, type RecordStore, type SecureStore, secureStore } from 'sealed-session-store';
 import { ANONYMOUS_SUBJECT, OWNER_KEY, type SealedFastifyStore, bindSession, sealedFastifyStore } from 'sealed-session-store/fastify';
 import { Browser, DAY, HOUR, MINUTE, frontFixtures, manualClock, sessionIdOf, signedCookie } from './harness.js';
@@ -100,7 +100,7 @@ describe.each(frontFixtures)('@fastify/session over $name', (fixture) => {
   });
   afterAll(() => fixture.cleanup());
 
-  it('starts', async () => {
+  beforeAll(async () => {
     skip = await fixture.skipReason();
   });
   const test = (name: string, fn: () => Promise<void>) => it(name, async (ctx) => (skip === undefined ? fn() : ctx.skip()));
