@@ -24,6 +24,7 @@ declare module 'express-session' {
 interface AppOptions {
   absoluteMs?: number;
   maxAge?: number;
+  touchAfterMs?: number;
   rolling?: boolean;
   onEvent?: (e: AuditEvent) => void;
 }
@@ -46,7 +47,7 @@ async function startApp(backend: RecordStore, clock: ReturnType<typeof manualClo
     ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
   });
   const maxAge = options.maxAge ?? 10 * MINUTE;
-  const store = sealedExpressStore(secure, { maxAge, now: clock.now });
+  const store = sealedExpressStore(secure, { maxAge, now: clock.now, touchAfterMs: options.touchAfterMs ?? 0 });
   const app = express();
   app.use(session({ secret: SECRET, store, resave: false, saveUninitialized: false, rolling: options.rolling ?? false, cookie: { maxAge } }));
   app.get('/visit', (req, res) => {
@@ -194,6 +195,23 @@ describe.each(frontFixtures)('express-session over $name', (fixture) => {
       app.clock.advance(10 * MINUTE + 1);
       expect((await b.json('/me')).body.user).toBeNull();
     }
+  });
+
+  test('touchAfterMs: touches within the interval of the last renewal are skipped (one write fewer, a deadline that may come earlier)', async () => {
+    const app = await start({ touchAfterMs: 5 * MINUTE });
+    const b = new Browser(app.base);
+    await b.json('/login?user=alice', { method: 'POST' });
+    app.clock.advance(3 * MINUTE);
+    expect((await b.json('/me')).body.user).toBe('alice'); // touch skipped: renewed 3 min ago
+    app.clock.advance(7 * MINUTE + 1);
+    expect((await b.json('/me')).body.user).toBeNull(); // 10 min after the last renewal
+
+    const c = new Browser(app.base);
+    await c.json('/login?user=carol', { method: 'POST' });
+    app.clock.advance(6 * MINUTE);
+    expect((await c.json('/me')).body.user).toBe('carol'); // 6 min > 5: renewed
+    app.clock.advance(9 * MINUTE);
+    expect((await c.json('/me')).body.user).toBe('carol');
   });
 
   test('absolute lifetime: a 30-day "remember me" lives past 12 h when the store allows it, and is refused at startup when it does not', async () => {
