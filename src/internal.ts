@@ -21,7 +21,7 @@ export { encryptionCounts, keyUsage, rekey, retireKey, type SealedRecords } from
 export { base64urlDecode, base64urlEncode, utf8Decode, utf8Encode } from './util/bytes.js';
 export { intOption } from './util/options.js';
 export { MCP_EVENT_TAG_LABEL, MCP_REQUEST_STATE_LABEL, labelled } from './crypto/labels.js';
-export { unsafeLayersOf } from './secure-store.js';
+export { loadAsNamedOwner, unsafeLayersOf } from './secure-store.js';
 export { parseIntOption } from './util/options.js';
 export { sleep } from './util/time.js';
 export { partialOf } from './contract/updater.js';

@@ -21,7 +21,7 @@ import { EncryptedStore, type EncryptedStoreOptions, type RekeyOptions, type Rek
 import type { AuditEvent, AuditEventType, AuditSink } from './audit.js';
 import { DECOY_ID, DecoyRecord } from './layers/decoy.js';
 import { KnownRecords } from './layers/known-records.js';
-import { type Owner, ScopedSessionStore } from './layers/ownership.js';
+import { type Owner, ScopedSessionStore, type ScopedStoreContext } from './layers/ownership.js';
 import { RESERVED_PREFIX, Revocations, subjectHashesFor } from './layers/revocations.js';
 import { parseEnvelope } from './layers/envelope.js';
 import type { Sealed, SessionMeta } from './layers/sealed.js';
@@ -72,6 +72,23 @@ export function unsafeLayersOf(store: SecureStore): { encrypted: EncryptedStore;
   return layers;
 }
 
+const SCOPES = new WeakMap<SecureStore, () => ScopedStoreContext>();
+
+/**
+ * Internal, for the framework stores that never see the request (`./express`, `./fastify`): loads
+ * `id` as the owner its sealed data names; see `ScopedSessionStore.loadAsNamedOwner`. Not exported
+ * from any public entry: it reads any owner's session.
+ */
+export function loadAsNamedOwner(
+  store: SecureStore,
+  id: string,
+  ownerOf: (data: SessionState) => Owner,
+): Promise<{ owner: Owner; state: SessionState; meta: SessionMeta; expiresAt: number }> {
+  const scope = SCOPES.get(store);
+  if (scope === undefined) throw new InvalidInputError('not a SecureStore');
+  return ScopedSessionStore.loadAsNamedOwner(scope(), id, ownerOf);
+}
+
 export class SecureStore {
   readonly keyring: Keyring;
   readonly tokens: SessionTokens;
@@ -120,6 +137,7 @@ export class SecureStore {
       ...(options.tokenClockToleranceMs === undefined ? {} : { clockToleranceMs: options.tokenClockToleranceMs }),
     });
     LAYERS.set(this, { encrypted: this.encrypted, ttl: this.ttl });
+    SCOPES.set(this, () => this.scope());
   }
 
   /** The idle window and the absolute lifetime every session of this store gets. */
@@ -129,20 +147,21 @@ export class SecureStore {
 
   /** A `SessionStore` that can only touch `owner`'s sessions. */
   for(owner: Owner): ScopedSessionStore {
-    return new ScopedSessionStore(
-      {
-        sealed: this.ttl,
-        keyring: this.keyring,
-        revocations: this.revocations,
-        known: this.known,
-        audit: this.auditSession,
-        hideExistence: this.hideExistence,
-        decoy: this.decoy,
-        now: this.now,
-        random: this.random,
-      },
-      owner,
-    );
+    return new ScopedSessionStore(this.scope(), owner);
+  }
+
+  private scope(): ScopedStoreContext {
+    return {
+      sealed: this.ttl,
+      keyring: this.keyring,
+      revocations: this.revocations,
+      known: this.known,
+      audit: this.auditSession,
+      hideExistence: this.hideExistence,
+      decoy: this.decoy,
+      now: this.now,
+      random: this.random,
+    };
   }
 
   // ------------------------------------------------------------------ tokens

@@ -144,13 +144,29 @@ export class ScopedSessionStore implements SessionStore {
   }
 
   /** Reads through the layers, reporting records that fail to open to the audit hook. */
-  private async read(operation: string, id: string): Promise<SealedRecord | undefined> {
-    try {
-      return await this.ctx.sealed.loadSealed(id);
-    } catch (err) {
-      if (isSessionStoreError(err, 'integrity') || isSessionStoreError(err, 'unknown_key')) this.ctx.audit('integrity', operation, id);
-      throw err;
-    }
+  private read(operation: string, id: string): Promise<SealedRecord | undefined> {
+    return readSealed(this.ctx, operation, id);
+  }
+
+  /**
+   * For the framework stores that never see the request (express-session, @fastify/session) and
+   * so learn a session's owner from the session: one read of `id`, then every check of `load`
+   * (owner hash, deadlines, revocation) and its renewal, as the owner `ownerOf` names from the
+   * sealed data. A wrong name fails the owner hash, so the sealed owner decides. Needs the stack's
+   * context, which only `SecureStore` holds: admin power, never reachable from a scoped view.
+   */
+  static async loadAsNamedOwner(
+    ctx: ScopedStoreContext,
+    id: string,
+    ownerOf: (data: SessionState) => Owner,
+  ): Promise<{ owner: Owner; state: SessionState; meta: SessionMeta; expiresAt: number }> {
+    assertClientSessionId(id);
+    const rec = await readSealed(ctx, 'load', id);
+    if (rec === undefined) throw new NotFoundError();
+    const view = new ScopedSessionStore(ctx, ownerOf(rec.sealed.data));
+    await view.check('load', id, rec);
+    await ctx.sealed.renew(id, rec);
+    return { owner: view.owner, state: rec.sealed.data, meta: rec.sealed.meta, expiresAt: rec.expiresAt };
   }
 
   async close(): Promise<void> {
@@ -338,3 +354,12 @@ export class ScopedSessionStore implements SessionStore {
 }
 
 export type { Owner };
+
+async function readSealed(ctx: ScopedStoreContext, operation: string, id: string): Promise<SealedRecord | undefined> {
+  try {
+    return await ctx.sealed.loadSealed(id);
+  } catch (err) {
+    if (isSessionStoreError(err, 'integrity') || isSessionStoreError(err, 'unknown_key')) ctx.audit('integrity', operation, id);
+    throw err;
+  }
+}

@@ -17,6 +17,7 @@ import { KEY_COUNTER_LABEL } from '../crypto/labels.js';
 import type { Keyring, UsableKey } from '../keys/keyring.js';
 import { redactedView } from '../keys/redact.js';
 import { base64urlEncode } from '../util/bytes.js';
+import { isSealed } from './sealed.js';
 import { type RandomSource, secureRandom } from '../util/random.js';
 import { MAX_ENVELOPE_OVERHEAD, envelopeAad, envelopeHeader, namespaceField, parseEnvelope } from './envelope.js';
 
@@ -214,7 +215,7 @@ export class EnvelopeSealer extends Sealer {
 
   /** The state's JSON text and its UTF-8 length, validated (`invalid_input`) and bounded (`payload_too_large`). */
   serialize(value: SessionState): Plaintext {
-    const json = stateJson(value);
+    const json = sealedStateJson(value);
     // UTF-8 never takes fewer bytes than UTF-16 code units, so this refuses before measuring.
     if (json.length > this.maxPlaintextBytes) throw new PayloadTooLargeError(json.length, this.maxPlaintextBytes, 'state');
     const length = utf8Length(json);
@@ -278,4 +279,18 @@ redactedView(EnvelopeSealer, (sealer) => ({ namespace: sealer.namespace, algorit
 
 function primaryKidOf(keyring: Keyring): string | undefined {
   return keyring.keysFor('encrypt')[0]?.kid;
+}
+
+/**
+ * `stateJson` of what a layer seals. The layers above seal `{ meta, data }`, where `data` is the
+ * caller's state: a fault there is worded in the caller's own terms (`state.cookie`, not
+ * `state.data.cookie`), by validating `data` alone, which throws the same fault at its own path.
+ */
+function sealedStateJson(value: SessionState): string {
+  try {
+    return stateJson(value);
+  } catch (err) {
+    if (err instanceof InvalidInputError && isSealed(value)) stateJson(value.data);
+    throw err;
+  }
 }
