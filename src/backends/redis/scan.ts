@@ -231,6 +231,8 @@ const CURSOR_PREFIX = 'r1.';
  */
 export const MAX_CARRIED_IDS = 5000;
 const MAX_NODE_NAME = 300;
+/** The largest SCAN cursor a server can hand out (an unsigned 64-bit integer). */
+const MAX_SCAN_CURSOR = 2n ** 64n - 1n;
 /** Bounds the work a forged cursor can cause before it is even parsed. */
 const MAX_CURSOR_LENGTH = Math.ceil(((MAX_CARRIED_IDS * (MAX_ID_LENGTH + 3) + MAX_NODE_NAME + 64) * 4) / 3) + CURSOR_PREFIX.length;
 
@@ -267,8 +269,10 @@ function tryDecode(cursor: unknown): ScanPosition | undefined {
   if (!Array.isArray(parsed) || parsed.length !== 3) return undefined;
   const [node, scan, carried] = parsed as unknown[];
   if (typeof node !== 'string' || node.length > MAX_NODE_NAME) return undefined;
-  // SCAN cursors are unsigned 64-bit integers in decimal.
-  if (typeof scan !== 'string' || !/^(0|[1-9][0-9]{0,19})$/.test(scan)) return undefined;
+  // SCAN cursors are unsigned 64-bit integers in decimal. Twenty digits also spell numbers past
+  // 2^64 - 1, which the server refuses ("invalid cursor"): refused here, a forged position is bad
+  // input, not an outage.
+  if (typeof scan !== 'string' || !/^(0|[1-9][0-9]{0,19})$/.test(scan) || BigInt(scan) > MAX_SCAN_CURSOR) return undefined;
   if (!Array.isArray(carried) || carried.length > MAX_CARRIED_IDS) return undefined;
   for (const id of carried) {
     try {
