@@ -83,7 +83,7 @@ export async function listActive(ctx: ScanContext, options: ListOptions = {}): P
     if (node === undefined || scans >= MAX_SCANS_PER_PAGE) break;
     const count = Math.min(SCAN_COUNT_MAX, Math.max(100, 2 * (limit - ids.length)));
     const cur = scan;
-    const [next, keys] = await ctx.connection.run('list', 'idempotent', node.client, () => node.client.scan(cur, 'MATCH', match, 'COUNT', count));
+    const [next, keys] = await ctx.connection.run('list', 'read', node.client, () => node.client.scan(cur, 'MATCH', match, 'COUNT', count));
     scans++;
     candidates = idsOf(ctx.prefix, keys);
     candidatesVia = node.client;
@@ -122,11 +122,11 @@ export async function cleanupExpired(ctx: ScanContext): Promise<number> {
     let scan = '0';
     do {
       const cur = scan;
-      const [next, keys] = await ctx.connection.run('cleanup', 'idempotent', node.client, () => node.client.scan(cur, 'MATCH', match, 'COUNT', SCAN_COUNT_MAX));
+      const [next, keys] = await ctx.connection.run('cleanup', 'read', node.client, () => node.client.scan(cur, 'MATCH', match, 'COUNT', SCAN_COUNT_MAX));
       scan = next;
       const ids = idsOf(ctx.prefix, keys);
       if (ids.length === 0) continue;
-      const meta = await ctx.connection.pipelined('cleanup', 'idempotent', node.client, keysOf(ctx.prefix, ids), (p, key) => p.hmget(key, 'e', 'r'));
+      const meta = await ctx.connection.pipelined('cleanup', 'read', node.client, keysOf(ctx.prefix, ids), (p, key) => p.hmget(key, 'e', 'r'));
       const expired: { id: string; version: string }[] = [];
       ids.forEach((id, i) => {
         const m = meta[i];
@@ -151,7 +151,7 @@ function isCluster(client: RedisClient): client is Cluster {
 async function scanNodes(ctx: ScanContext): Promise<ScanNode[]> {
   const client = ctx.client;
   if (!isCluster(client)) return [{ name: '', client }];
-  await ctx.connection.run('list', 'idempotent', client, async () => undefined);
+  await ctx.connection.run('list', 'read', client, async () => undefined);
   const nodes = client.nodes('master').map((node) => ({ name: `${node.options.host ?? ''}:${node.options.port ?? ''}`, client: node }));
   return nodes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
@@ -164,12 +164,12 @@ async function liveIds(ctx: ScanContext, ids: string[], via: Redis | undefined):
   // through the main client, which routes each key to its Cluster node.
   const conn = via ?? (cluster ? undefined : (ctx.client as Redis));
   const results: (string | null | undefined)[] = conn
-    ? (await ctx.connection.pipelined('list', 'idempotent', conn, keysOf(ctx.prefix, ids), (p, key) => p.hget(key, 'e'))).map((r) =>
+    ? (await ctx.connection.pipelined('list', 'read', conn, keysOf(ctx.prefix, ids), (p, key) => p.hget(key, 'e'))).map((r) =>
         r[0] === null ? (r[1] as string | null) : undefined,
       )
     : await Promise.all(
         ids.map((id) =>
-          ctx.connection.run('list', 'idempotent', ctx.client, () =>
+          ctx.connection.run('list', 'read', ctx.client, () =>
             // An error reply here (a foreign key of another type under the prefix) is "not a live session".
             (ctx.client as Redis).hget(ctx.prefix + id, 'e').catch((err: unknown) => {
               if (isReplyError(err) && !TRANSIENT_REPLY.test(err.message)) return null;

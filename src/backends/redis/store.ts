@@ -131,7 +131,7 @@ export class RedisStore extends BackendStore {
     this.assertOpen();
     assertSessionId(id);
     const key = this.prefix + id;
-    const fields = await this.connection.run('load', 'idempotent', this.client, () => this.commands.hmgetBuffer(key, 'v', 't', 'e', 'r'));
+    const fields = await this.connection.run('load', 'read', this.client, () => this.commands.hmgetBuffer(key, 'v', 't', 'e', 'r'));
     const [v, t, e, r] = fields;
     if (v == null && t == null && e == null && r == null) return undefined;
     // Not a record this store wrote (a foreign key under our prefix): never guess at its contents.
