@@ -10,7 +10,7 @@
  */
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import { BackendUnavailableError, InvalidInputError, type SessionStoreError } from '../contract/errors.js';
-import { boolOption, intOption } from '../util/options.js';
+import { boolOption, intOption, optionsObject } from '../util/options.js';
 import { operationDeadline, raceDeadline, sleep } from '../util/time.js';
 import {
   type MappedFailure,
@@ -87,7 +87,7 @@ export class PostgresStore extends SqlBackendStore {
   private readonly report: ((err: Error) => void) | undefined;
 
   constructor(options: PostgresStoreOptions) {
-    super(options);
+    super(optionsObject(options, 'PostgresStore options', false));
     if (options.pool === undefined || typeof options.pool.connect !== 'function') {
       throw new InvalidInputError('PostgresStore needs a pg Pool: new PostgresStore({ pool })');
     }

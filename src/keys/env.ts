@@ -5,6 +5,7 @@
  */
 import { KeyStateError } from '../contract/errors.js';
 import { base64urlDecode, utf8Decode } from '../util/bytes.js';
+import { optionsObject } from '../util/options.js';
 import type { KeysetJwks } from './jwks.js';
 import type { KeyringSource } from './source.js';
 import { type KeysetProtection, assertProtection, decodeKeyset } from './wrapped.js';
@@ -23,6 +24,7 @@ export class KeysetEnvSource implements KeyringSource {
     readonly name: string,
     private readonly options: KeysetEnvOptions,
   ) {
+    optionsObject(options, 'KeysetEnvSource options', false);
     assertProtection(options);
     this.description = `environment variable ${name}`;
     this.env = options.env ?? (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};

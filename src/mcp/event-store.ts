@@ -39,6 +39,7 @@ import {
   compareAndSwap,
   constantTimeEqual,
   intOption,
+  optionsObject,
   keyUsage,
   labelled,
   rekey,
@@ -80,6 +81,7 @@ export class McpEventLog {
   private readonly sealed: SealedRecords;
 
   constructor(options: McpEventLogOptions) {
+    options = optionsObject(options, 'McpEventLog options', false);
     this.onError = options.onError ?? (() => {});
     this.maxEventsPerSession = intOption(options.maxEventsPerSession, DEFAULT_MAX_EVENTS_PER_SESSION, 1, 100_000, 'maxEventsPerSession');
     this.store = new EncryptedStore(options.backend, {

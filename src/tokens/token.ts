@@ -16,7 +16,7 @@
 import { ExpiredError, InvalidTokenError, OwnerMismatchError, isSessionStoreError } from '../contract/errors.js';
 import { MAX_TTL_MS, assertSessionId } from '../contract/validate.js';
 import { base64urlEncode } from '../util/bytes.js';
-import { intOption } from '../util/options.js';
+import { intOption, optionsObject } from '../util/options.js';
 import { constantTimeEqualText } from '../crypto/compare.js';
 import type { Keyring } from '../keys/keyring.js';
 import { type Owner, ownerHash } from '../layers/owner-hash.js';
@@ -71,6 +71,7 @@ export class SessionTokens {
     private readonly keyring: Keyring,
     options: SessionTokensOptions = {},
   ) {
+    options = optionsObject(options, 'SessionTokens options');
     this.now = options.now ?? Date.now;
     this.toleranceMs = intOption(options.clockToleranceMs, 5_000, 0, MAX_CLOCK_TOLERANCE_MS, 'clockToleranceMs');
     this.defaultLifetimeMs = intOption(options.defaultLifetimeMs, 12 * 60 * 60 * 1000, 1, MAX_TTL_MS, 'defaultLifetimeMs');
