@@ -19,7 +19,7 @@
  */
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type Owner, type RecordStore, type SecureStore, type SessionState, isSessionStoreError } from '../internal.js';
+import { BackendUnavailableError, type Owner, type RecordStore, type SecureStore, type SessionState, isSessionStoreError } from '../internal.js';
 import { intOption, optionsObject } from '../util/options.js';
 import { McpEventLog } from './event-store.js';
 import { BodyError, isJsonRequest, jsonRpcError, readJsonBody, sessionNotFound } from './http.js';
@@ -224,7 +224,7 @@ export class McpSessions {
     }
     await response.body?.cancel().catch(() => undefined);
     await live.close();
-    this.onError(new Error('a new MCP session could not be stored'), 'initialize');
+    this.onError(new BackendUnavailableError('a new MCP session could not be stored'), 'initialize');
     return jsonRpcError(503, -32000, 'Service unavailable');
   }
 
