@@ -47,7 +47,8 @@ export interface RedisStoreOptions extends VersionedStoreOptions {
   graceMs?: number;
   /**
    * Budget of one attempt, in ms: waiting for the client to be ready plus the server's answer. Default 2000.
-   * An operation settles within about `maxAttempts * commandTimeoutMs` plus backoff.
+   * An operation settles within `maxAttempts * commandTimeoutMs` plus backoff, counted from the caller's
+   * call: time queued behind other calls on the same id, and every command of an update, included.
    */
   commandTimeoutMs?: number;
   retry?: RedisRetryPolicy;
