@@ -19,7 +19,7 @@ export { ownerHash, subjectHash } from './layers/owner-hash.js';
 export { EnvelopeSealer, Sealer, type KeyContext, type SealerOptions } from './layers/sealer.js';
 export { encryptionCounts, keyUsage, rekey, retireKey, type SealedRecords } from './admin/keys.js';
 export { base64urlDecode, base64urlEncode, utf8Decode, utf8Encode } from './util/bytes.js';
-export { intOption } from './util/options.js';
+export { intOption, optionsObject } from './util/options.js';
 export { MCP_EVENT_TAG_LABEL, MCP_REQUEST_STATE_LABEL, labelled } from './crypto/labels.js';
 export { loadAsNamedOwner, unsafeLayersOf } from './secure-store.js';
 export { parseIntOption } from './util/options.js';

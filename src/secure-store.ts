@@ -10,6 +10,7 @@
 import { InvalidInputError, NotFoundError, isSessionStoreError } from './contract/errors.js';
 import type { ListOptions, ListPage, RecordStore, SessionState } from './contract/store.js';
 import { base64urlEncode, utf8Encode } from './util/bytes.js';
+import { optionsObject } from './util/options.js';
 import { hmacSha256 } from './crypto/hmac.js';
 import { AUDIT_TAG_LABEL, labelled } from './crypto/labels.js';
 import { encryptionCounts } from './admin/keys.js';
@@ -110,6 +111,7 @@ export class SecureStore {
     private readonly backend: RecordStore,
     options: SecureStoreOptions,
   ) {
+    options = optionsObject(options, 'secureStore options', false);
     this.keyring = options.keyring;
     this.now = options.now ?? Date.now;
     this.random = options.random;

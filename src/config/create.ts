@@ -14,7 +14,7 @@ import { passphraseProvider } from '../keys/providers/passphrase.js';
 import { SecureStore, type SecureStoreOptions } from '../secure-store.js';
 import { type Cleanups, connectPostgres, connectRedis } from './connect.js';
 import { loadConfigFromEnv } from './env.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS, type SessionStoreConfig, defaultRedisPrefix } from './types.js';
+import { ConfigError, DEFAULT_CONNECT_TIMEOUT_MS, type SessionStoreConfig, defaultRedisPrefix } from './types.js';
 import { validateConfig } from './validate.js';
 
 export interface CreatedSessionStore {
@@ -28,6 +28,7 @@ export interface CreatedSessionStore {
 
 /** Loads the keyring a configuration names (file, text, or the given instance). */
 export async function loadKeyring(config: SessionStoreConfig): Promise<Keyring> {
+  if (config === null || typeof config !== 'object') throw new ConfigError('config', 'must be an object');
   const k = config.keyset;
   const options = {
     ...(config.absoluteTtlMs === undefined ? {} : { maxSessionLifetimeMs: config.absoluteTtlMs }),

@@ -38,6 +38,7 @@ function envFlag(env: Env, name: string): boolean | undefined {
 
 /** Reads a configuration from `SSS_*` variables (see docs/configuration.md). */
 export function loadConfigFromEnv(env: Env = process.env): SessionStoreConfig {
+  if (env === null || typeof env !== 'object') throw new ConfigError('env', 'must be an object of environment variables');
   const get = (name: string): string | undefined => {
     const v = env[name];
     return v === undefined || v.trim() === '' ? undefined : v.trim();

@@ -110,6 +110,7 @@ export interface RecordStore<V extends RecordValue = RecordValue> extends Sessio
 }
 
 export function isRecordStore(store: SessionStore): store is RecordStore {
+  if (store === null || typeof store !== 'object') return false;
   const s = store as Partial<RecordStore>;
   return typeof s.loadRecord === 'function' && typeof s.saveRecord === 'function' && typeof s.deleteRecord === 'function';
 }

@@ -7,6 +7,7 @@
 import { type CasOptions, compareAndSwap } from './cas.js';
 import { BackendUnavailableError, ExpiredError, InvalidInputError, NotFoundError } from './errors.js';
 import { KeyedQueue } from './queue.js';
+import { optionsObject } from '../util/options.js';
 import type {
   DeleteRecordOptions,
   ListOptions,
@@ -44,6 +45,7 @@ export abstract class VersionedStore<V extends RecordValue = RecordValue> implem
   private closing: Promise<void> | undefined;
 
   constructor(options: VersionedStoreOptions = {}) {
+    options = optionsObject(options, 'store options');
     this.now = options.now ?? Date.now;
     this.defaultTtlMs = options.defaultTtlMs === undefined ? DEFAULT_TTL_MS : normalizeTtl(options.defaultTtlMs);
     this.casOptions = options.cas ?? {};

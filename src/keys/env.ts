@@ -5,6 +5,7 @@
  */
 import { KeyStateError } from '../contract/errors.js';
 import { base64urlDecode, utf8Decode } from '../util/bytes.js';
+import { optionsObject } from '../util/options.js';
 import type { KeysetJwks } from './jwks.js';
 import { redactedView } from './redact.js';
 import type { KeyringSource } from './source.js';
@@ -27,6 +28,7 @@ export class KeysetEnvSource implements KeyringSource {
     readonly name: string,
     options: KeysetEnvOptions,
   ) {
+    optionsObject(options, 'KeysetEnvSource options', false);
     this.#options = options;
     assertProtection(options);
     this.description = `environment variable ${name}`;

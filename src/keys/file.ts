@@ -5,7 +5,7 @@
  */
 import { KeyStateError } from '../contract/errors.js';
 import { acquireLock } from '../util/lockfile.js';
-import { intOption } from '../util/options.js';
+import { intOption, optionsObject } from '../util/options.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { nodeFs } from './fs.js';
 import type { KeysetJwks } from './jwks.js';
@@ -38,6 +38,7 @@ export class KeysetFileSource implements KeyringSource {
     readonly path: string,
     private readonly options: KeysetFileOptions,
   ) {
+    optionsObject(options, 'KeysetFileSource options', false);
     assertProtection(options);
     this.lock = {
       timeoutMs: intOption(options.lock?.timeoutMs, 10_000, 0, 3_600_000, 'lock.timeoutMs'),

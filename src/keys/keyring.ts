@@ -12,7 +12,7 @@
  */
 import { InvalidInputError, KeyStateError, UnknownKeyError } from '../contract/errors.js';
 import { wipeKey } from '../crypto/forget.js';
-import { intOption } from '../util/options.js';
+import { intOption, optionsObject } from '../util/options.js';
 import { type RandomSource, secureRandom } from '../util/random.js';
 import { type KeysetEnvOptions, KeysetEnvSource } from './env.js';
 import { type KeysetFileOptions, KeysetFileSource } from './file.js';
@@ -93,6 +93,8 @@ export class Keyring {
    * writable source is initialised, under its lock, with a generated keyset.
    */
   static async fromSource(source: KeyringSource, options: KeyringOptions & { createIfMissing?: boolean } = {}): Promise<Keyring> {
+    if (source === null || typeof source !== 'object' || typeof source.read !== 'function') throw new InvalidInputError('Keyring.fromSource needs a keyset source (read())');
+    options = optionsObject(options, 'keyring options');
     let current = await source.read();
     if (current === undefined && options.createIfMissing === true) {
       if (!source.writable || source.transaction === undefined) throw new KeyStateError(`${source.description} is read-only and holds no keyset`);
@@ -118,6 +120,7 @@ export class Keyring {
 
   /** A keyring from a wrapped keyset document (what `exportWrapped` returns). */
   static async fromWrapped(doc: WrappedKeysetDocument, provider: KeyEncryptionProvider, options: KeyringOptions = {}): Promise<Keyring> {
+    if (provider === null || typeof provider !== 'object' || typeof provider.unwrap !== 'function') throw new InvalidInputError('Keyring.fromWrapped needs a key-encryption provider (unwrap())');
     return new Keyring(parseJwks(await unwrapKeyset(doc, provider)), options);
   }
 
@@ -343,6 +346,7 @@ export class Keyring {
 
 /** The keyring's options with their defaults, checked (`invalid_input`). */
 function managerOptions(options: KeyringOptions): KeyringManagerOptions {
+  options = optionsObject(options, 'keyring options');
   return Object.freeze({
     now: options.now ?? Date.now,
     random: options.random ?? secureRandom,

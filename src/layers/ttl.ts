@@ -15,7 +15,7 @@ import { ExpiredError, NotFoundError } from '../contract/errors.js';
 import type { RecordStore, SaveOptions, SaveRecordOptions, SessionState, StateUpdater, StoredRecord } from '../contract/store.js';
 import { changeName, partialOf } from '../contract/updater.js';
 import { MAX_TTL_MS, assertExpiresAt, assertSessionId, mergeState } from '../contract/validate.js';
-import { intOption } from '../util/options.js';
+import { intOption, optionsObject } from '../util/options.js';
 import { LayerStore } from './layer-store.js';
 import { redactedView } from '../keys/redact.js';
 import { type Sealed, asSealed, isSealed, toState } from './sealed.js';
@@ -61,6 +61,7 @@ export class TtlStore extends LayerStore implements SealedStore {
   private readonly counters: TtlStats = { renewals: 0, renewalsSkipped: 0, sweeps: 0, sweepErrors: 0 };
 
   constructor(inner: RecordStore, options: TtlOptions = {}) {
+    options = optionsObject(options, 'TtlStore options');
     const policy = ttlPolicy(options);
     super(inner, { ...options, defaultTtlMs: policy.idleMs });
     this.policy = policy;

@@ -40,6 +40,7 @@ import {
   constantTimeEqual,
   intOption,
   redactedView,
+  optionsObject,
   keyUsage,
   labelled,
   rekey,
@@ -81,6 +82,7 @@ export class McpEventLog {
   private readonly sealed: SealedRecords;
 
   constructor(options: McpEventLogOptions) {
+    options = optionsObject(options, 'McpEventLog options', false);
     this.onError = options.onError ?? (() => {});
     this.maxEventsPerSession = intOption(options.maxEventsPerSession, DEFAULT_MAX_EVENTS_PER_SESSION, 1, 100_000, 'maxEventsPerSession');
     this.store = new EncryptedStore(options.backend, {

@@ -22,7 +22,7 @@ import type {
 } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
 import type { Owner, SecureStore, SessionState } from '../internal.js';
-import { InvalidInputError, assertState, createSessionId, partialOf } from '../internal.js';
+import { BackendUnavailableError, InvalidInputError, assertState, createSessionId, partialOf } from '../internal.js';
 import type { McpEventLog, SessionEventStore } from './event-store.js';
 import { loadTransportModule } from './sdk.js';
 import { INIT_KEY, LOG_LEVEL_KEY, type StoredInit, appState, assertAppPartial, isLogLevel } from './reserved-keys.js';
@@ -183,7 +183,7 @@ export class LiveSession {
   }
 
   private eventStore(): SessionEventStore {
-    if (this.events === undefined) throw new Error('session events used before the session id exists');
+    if (this.events === undefined) throw new InvalidInputError('session events used before the session id exists');
     return this.events;
   }
 
@@ -294,7 +294,7 @@ export class LiveSession {
     const clientInfo = low.getClientVersion();
     const capabilities = low.getClientCapabilities();
     if (this.sid === undefined || this.owner === undefined || typeof negotiated !== 'string' || clientInfo === undefined || capabilities === undefined) {
-      throw new Error('initialize finished without a session id or client information');
+      throw new InvalidInputError('initialize finished without a session id or client information');
     }
     const init: StoredInit = {
       v: 1,
@@ -307,7 +307,7 @@ export class LiveSession {
   }
 
   private async persist(partial: SessionState): Promise<void> {
-    if (this.sid === undefined || this.owner === undefined) throw new Error('session not bound');
+    if (this.sid === undefined || this.owner === undefined) throw new InvalidInputError('the MCP session is not bound to a stored session yet');
     await this.deps.store.for(this.owner).update(this.sid, partial);
   }
 
@@ -326,7 +326,7 @@ export class LiveSession {
         method: 'initialize',
         params: { protocolVersion: init.protocolVersion, capabilities: init.capabilities, clientInfo: init.clientInfo },
       });
-      if (low.getClientCapabilities() === undefined) throw new Error('replayed initialize was not accepted');
+      if (low.getClientCapabilities() === undefined) throw new BackendUnavailableError('the stored session could not be restored: its replayed initialize was not accepted');
       const session = { ...base, 'mcp-session-id': this.token!, 'mcp-protocol-version': init.protocolVersion };
       await this.feed(url, session, authInfo, { jsonrpc: '2.0', method: 'notifications/initialized' });
       if (logLevel !== undefined) {
@@ -349,10 +349,10 @@ export class LiveSession {
         (async () => {
           const res = await this.transport.handleRequest(request, { parsedBody: body, ...(authInfo === undefined ? {} : { authInfo }) });
           const text = await res.text();
-          if (!res.ok) throw new Error(`replay refused by the SDK (${res.status}): ${text.slice(0, 200)}`);
+          if (!res.ok) throw new BackendUnavailableError(`the stored session could not be restored: replay refused by the SDK (${res.status}): ${text.slice(0, 200)}`);
         })(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('replay timed out')), REPLAY_TIMEOUT_MS);
+          timer = setTimeout(() => reject(new BackendUnavailableError('the stored session could not be restored: replay timed out')), REPLAY_TIMEOUT_MS);
         }),
       ]);
     } finally {

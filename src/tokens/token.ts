@@ -17,7 +17,7 @@
 import { ExpiredError, InvalidInputError, InvalidTokenError, OwnerMismatchError, isSessionStoreError } from '../contract/errors.js';
 import { MAX_TTL_MS, assertSessionId } from '../contract/validate.js';
 import { base64urlEncode } from '../util/bytes.js';
-import { intOption } from '../util/options.js';
+import { intOption, optionsObject } from '../util/options.js';
 import { constantTimeEqualText } from '../crypto/compare.js';
 import { wipedKeyCount } from '../crypto/forget.js';
 import type { Keyring } from '../keys/keyring.js';
@@ -88,6 +88,7 @@ export class SessionTokens {
 
   constructor(keyring: Keyring, options: SessionTokensOptions = {}) {
     this.#keyring = keyring;
+    options = optionsObject(options, 'SessionTokens options');
     this.now = options.now ?? Date.now;
     this.toleranceMs = intOption(options.clockToleranceMs, 5_000, 0, MAX_CLOCK_TOLERANCE_MS, 'clockToleranceMs');
     this.defaultLifetimeMs = intOption(options.defaultLifetimeMs, 12 * 60 * 60 * 1000, 1, MAX_TTL_MS, 'defaultLifetimeMs');

@@ -68,3 +68,16 @@ export function disableRandomPool(): void {
   pool = new Uint8Array(0);
   offset = 0;
 }
+
+/**
+ * `length` bytes from `random` (the default source when undefined), checked: an injected source
+ * that is not a function, or returns anything but exactly `length` bytes, is `invalid_input`
+ * (a short draw would silently weaken the id or token built from it).
+ */
+export function drawRandom(random: RandomSource | undefined, length: number): Uint8Array {
+  if (random === undefined) return secureRandom(length);
+  if (typeof random !== 'function') throw new InvalidInputError('random must be a function (length) => Uint8Array');
+  const bytes = random(length);
+  if (!(bytes instanceof Uint8Array) || bytes.length !== length) throw new InvalidInputError(`random(${length}) must return ${length} bytes in a Uint8Array`);
+  return bytes;
+}

@@ -163,10 +163,13 @@ describe('RedisStore under faults (private redis-server)', () => {
       await sleep(1_000);
       await load.stop();
       const report = checkReport('redis CLIENT PAUSE 2000 WRITE', load.ledger, { 'recovery ms': load.ledger.recoveryAfter(resumed) });
-      // During the pause the server was reachable: every write that failed was sent, so `unknown`, never `failed`.
+      // During the pause the server was reachable: a write that was sent and got no answer is `unknown`.
+      // A create is one write, so never `failed`. An update whose READ queued behind a paused write on
+      // the shared connection never sent its own write: that one is truthfully `failed`, and verify()
+      // below checks that no write reported `failed` ever landed.
       const paused = load.ledger.ops.filter((o) => o.startedAt >= pausedAt && o.startedAt + o.ms <= resumed && (o.kind === 'update' || o.kind === 'create'));
       expect(paused.filter((o) => o.end === 'unknown').length).toBeGreaterThan(0);
-      expect(paused.filter((o) => o.end === 'failed')).toEqual([]);
+      expect(paused.filter((o) => o.kind === 'create' && o.end === 'failed')).toEqual([]);
       expect(report.unknown).toBeGreaterThan(0);
       const v = await load.ledger.verify(r.sec);
       expect(v.lost).toBe(0);

@@ -47,7 +47,8 @@ export interface RedisStoreOptions extends VersionedStoreOptions {
   graceMs?: number;
   /**
    * Budget of one attempt, in ms: waiting for the client to be ready plus the server's answer. Default 2000.
-   * An operation settles within about `maxAttempts * commandTimeoutMs` plus backoff.
+   * An operation settles within `maxAttempts * commandTimeoutMs` plus backoff, counted from the caller's
+   * call: time queued behind other calls on the same id, and every command of an update, included.
    */
   commandTimeoutMs?: number;
   retry?: RedisRetryPolicy;
@@ -131,7 +132,7 @@ export class RedisStore extends BackendStore {
     this.assertOpen();
     assertSessionId(id);
     const key = this.prefix + id;
-    const fields = await this.connection.run('load', 'idempotent', this.client, () => this.commands.hmgetBuffer(key, 'v', 't', 'e', 'r'));
+    const fields = await this.connection.run('load', 'read', this.client, () => this.commands.hmgetBuffer(key, 'v', 't', 'e', 'r'));
     const [v, t, e, r] = fields;
     if (v == null && t == null && e == null && r == null) return undefined;
     // Not a record this store wrote (a foreign key under our prefix): never guess at its contents.
