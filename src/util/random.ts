@@ -31,7 +31,7 @@ function fill(target: Uint8Array): Uint8Array {
 }
 
 function checkLength(length: number): void {
-  if (!Number.isInteger(length) || length < 0) throw new InvalidInputError(`random length must be a non-negative integer, got ${length}`);
+  if (!Number.isInteger(length) || length < 0) throw new InvalidInputError(`random length must be a non-negative integer, got ${typeof length === 'number' ? length : typeof length}`);
 }
 
 /** Every draw straight from the platform CSPRNG (Web Crypto), never pooled: for processes that may be snapshotted. */
