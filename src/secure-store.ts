@@ -24,6 +24,7 @@ import { DECOY_ID, DecoyRecord } from './layers/decoy.js';
 import { KnownRecords } from './layers/known-records.js';
 import { type Owner, ScopedSessionStore, type ScopedStoreContext } from './layers/ownership.js';
 import { RESERVED_PREFIX, Revocations, subjectHashesFor } from './layers/revocations.js';
+import { deleteRevokedSessions } from './layers/revoke-sessions.js';
 import { parseEnvelope } from './layers/envelope.js';
 import type { Sealed, SessionMeta } from './layers/sealed.js';
 import { TtlStore, type TtlOptions, type TtlStats } from './layers/ttl.js';
@@ -230,10 +231,19 @@ export class SecureStore {
     return this.ttl.cleanupExpired();
   }
 
-  /** "Log out everywhere": every session of `subject` created before now is dead, in every process. */
-  async revokeOwner(subject: string): Promise<void> {
-    await this.revocations.revoke(subjectHashesFor(this.keyring, subject));
+  /**
+   * "Log out everywhere": every session of `subject` created before now is dead, in every process.
+   * Writes the subject's revocation marks, then deletes those sessions (found through the backend's
+   * per-index listing, or a walk of the store without one), so that a mark deleted or rolled back
+   * later by someone with write access to the backend revives nothing. Resolves how many sessions
+   * were deleted. If it rejects after the marks were written (an outage mid-way), the sessions are
+   * revoked all the same; call it again to finish deleting them.
+   */
+  async revokeOwner(subject: string): Promise<number> {
+    const hashes = subjectHashesFor(this.keyring, subject);
+    const notBefore = await this.revocations.revoke(hashes);
     this.emit({ type: 'revocation', operation: 'revokeOwner' });
+    return deleteRevokedSessions(this.ttl, hashes, notBefore, (id) => this.known.delete(id));
   }
 
   /** Rotates the key of `purpose`: a new primary, the old one stays active. */

@@ -88,6 +88,15 @@ export interface SaveRecordOptions {
   ifVersion?: string;
   /** Write only if no record exists under the id (an expired one counts as existing); otherwise `conflict`. */
   ifAbsent?: boolean;
+  /**
+   * Files the record under this index key, for `listByIndex` (the ownership layer passes a keyed
+   * hash of the session's subject, never the subject). A save with `index` files the record there,
+   * moving it from any other index; a save without `index` creates an unfiled record, or leaves an
+   * existing record where it is filed (so a re-seal or re-key that knows nothing of indexes keeps
+   * it). Deleting the record, or cleaning it up once expired, takes it out of its index. 1..128
+   * visible ASCII characters (`assertIndexKey`). A store without `listByIndex` accepts and ignores it.
+   */
+  index?: string;
 }
 
 export interface DeleteRecordOptions {
@@ -107,6 +116,23 @@ export interface RecordStore<V extends RecordValue = RecordValue> extends Sessio
   saveRecord(id: string, value: V, options: SaveRecordOptions): Promise<string>;
   /** Resolves whether a record was deleted; rejects `conflict` when `ifVersion` names another version. */
   deleteRecord(id: string, options?: DeleteRecordOptions): Promise<boolean>;
+  /**
+   * Optional: the ids of the records filed under `index` (see `SaveRecordOptions.index`), in id
+   * order, one page at a time, without opening any other record. Expired records are listed too
+   * until cleanup or the backend's grace window removes them (as `loadRecord` returns them: the
+   * caller decides what expiry means). Every built-in backend keeps it; the single-process adapter
+   * does not, and a caller then falls back to walking `listActive` (see `isIndexedStore`).
+   */
+  listByIndex?(index: string, options?: ListOptions): Promise<ListPage>;
+}
+
+/** A record store that keeps the per-index listing. */
+export type IndexedRecordStore<V extends RecordValue = RecordValue> = RecordStore<V> & {
+  listByIndex(index: string, options?: ListOptions): Promise<ListPage>;
+};
+
+export function isIndexedStore<V extends RecordValue>(store: RecordStore<V>): store is IndexedRecordStore<V> {
+  return typeof (store as Partial<IndexedRecordStore<V>>).listByIndex === 'function';
 }
 
 export function isRecordStore(store: SessionStore): store is RecordStore {

@@ -5,14 +5,23 @@
  * is each backend's rule). A layer supplies only how records are transformed on the way in and out.
  */
 import { VersionedStore, type VersionedStoreOptions } from '../contract/versioned-store.js';
-import type { DeleteRecordOptions, ListOptions, ListPage, RecordStore, SessionState } from '../contract/store.js';
+import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordStore, type SessionState, isIndexedStore } from '../contract/store.js';
 
 export abstract class LayerStore extends VersionedStore<SessionState> {
+  /** Passed through when the inner store keeps the per-index listing, absent otherwise (see `isIndexedStore`). */
+  readonly listByIndex?: (index: string, options?: ListOptions) => Promise<ListPage>;
+
   constructor(
     protected readonly inner: RecordStore,
     options: VersionedStoreOptions = {},
   ) {
     super(options);
+    if (isIndexedStore(inner)) {
+      this.listByIndex = (index, listOptions) => {
+        this.assertOpen();
+        return inner.listByIndex(index, listOptions);
+      };
+    }
   }
 
   override async start(): Promise<void> {

@@ -22,6 +22,7 @@ import type { Keyring } from '../keys/keyring.js';
 import { createSessionId } from '../tokens/session-id.js';
 import type { KnownRecords } from './known-records.js';
 import { type Owner, ownerBytes, ownerHash, subjectHash } from './owner-hash.js';
+import { listOwnerIndex } from './owner-listing.js';
 import { RESERVED_PREFIX, type Revocations } from './revocations.js';
 import type { Sealed, SessionMeta } from './sealed.js';
 import { type SealedRecord, type SealedStep, type SealedStore, swapSealed } from './sealed-store.js';
@@ -134,13 +135,18 @@ export class ScopedSessionStore implements SessionStore {
       this.ctx.audit('expired', operation, id);
       throw new ExpiredError();
     }
-    const subject = meta.subject;
-    if (subject !== undefined && (this.ctx.revocations.cachedNotBefore(subject) ?? (await this.ctx.revocations.notBefore(subject))) > meta.createdAt) {
+    if (await this.isRevoked(meta)) {
       this.ctx.audit('revoked', operation, id);
       throw new ExpiredError('session revoked');
     }
     if (this.ctx.known.get(id)?.version !== rec.version) this.ctx.known.set(id, rec.version, meta, rec.expiresAt);
     return rec;
+  }
+
+  /** Whether the subject's revocation mark is later than the session's creation. */
+  private async isRevoked(meta: SessionMeta): Promise<boolean> {
+    const subject = meta.subject;
+    return subject !== undefined && (this.ctx.revocations.cachedNotBefore(subject) ?? (await this.ctx.revocations.notBefore(subject))) > meta.createdAt;
   }
 
   /** Reads through the layers, reporting records that fail to open to the audit hook. */
@@ -316,16 +322,27 @@ export class ScopedSessionStore implements SessionStore {
     });
   }
 
-  /** This owner's live sessions. Walks the whole store (each record is opened): an admin-scale operation. */
+  /**
+   * This owner's live sessions ("your active sessions", "sign out other devices"), a page at a time;
+   * a page may hold fewer than `limit` ids while a cursor follows. Every id listed was opened and
+   * checked as a load checks it: this owner, not expired, not revoked. With a backend that keeps the
+   * per-index listing (every built-in one), only the sessions filed under this owner's subject hash
+   * are opened (./owner-listing.ts); without one (the single-process adapter, a store of yours), the
+   * whole store is walked, each record opened: an admin-scale operation.
+   */
   async listActive(options: ListOptions = {}): Promise<ListPage> {
     const limit = normalizeLimit(options.limit);
-    const page = await this.ctx.sealed.listActive(options.cursor === undefined ? { limit } : { limit, cursor: options.cursor });
+    const byIndex = this.ctx.sealed.listByIndex;
+    const page =
+      byIndex === undefined
+        ? await this.ctx.sealed.listActive(options.cursor === undefined ? { limit } : { limit, cursor: options.cursor })
+        : await listOwnerIndex(byIndex, this.ctx.keyring, this.owner.subject, limit, options.cursor);
     const ids: string[] = [];
     const now = this.ctx.now();
     for (const id of page.ids) {
       if (id.startsWith(RESERVED_PREFIX)) continue;
       const rec = await this.ctx.sealed.loadSealed(id).catch(() => undefined);
-      if (rec !== undefined && rec.expiresAt > now && this.isMine(rec.sealed.meta)) ids.push(id);
+      if (rec !== undefined && rec.expiresAt > now && this.isMine(rec.sealed.meta) && !(await this.isRevoked(rec.sealed.meta))) ids.push(id);
     }
     return page.cursor === undefined ? { ids } : { ids, cursor: page.cursor };
   }

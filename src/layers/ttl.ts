@@ -129,7 +129,11 @@ export class TtlStore extends LayerStore implements SealedStore {
     assertExpiresAt(options.expiresAt);
     const expiresAt = clampToDeadline(sealed.meta, options.expiresAt);
     const next: Sealed = { meta: sealed.meta.expiresAt === expiresAt ? sealed.meta : { ...sealed.meta, expiresAt }, data: sealed.data };
-    return this.inner.saveRecord(id, toState(next), { ...options, expiresAt });
+    // A session bound to an owner is filed under its subject hash (the keyed hash the ownership
+    // layer sealed into meta.subject, never the subject), on every write, whichever path made it:
+    // `revokeOwner` finds the subject's sessions there, and `for(owner).listActive` lists them.
+    const index = options.index ?? sealed.meta.subject;
+    return this.inner.saveRecord(id, toState(next), index === undefined ? { ...options, expiresAt } : { ...options, expiresAt, index });
   }
 
   async renew(id: string, rec: SealedRecord): Promise<void> {
