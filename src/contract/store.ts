@@ -132,7 +132,7 @@ export type IndexedRecordStore<V extends RecordValue = RecordValue> = RecordStor
 };
 
 export function isIndexedStore<V extends RecordValue>(store: RecordStore<V>): store is IndexedRecordStore<V> {
-  return typeof (store as Partial<IndexedRecordStore<V>>).listByIndex === 'function';
+  return typeof store === 'object' && store !== null && typeof (store as Partial<IndexedRecordStore<V>>).listByIndex === 'function';
 }
 
 export function isRecordStore(store: SessionStore): store is RecordStore {

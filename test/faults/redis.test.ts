@@ -257,7 +257,7 @@ describe('RedisStore under faults (private redis-server)', () => {
     }
   });
 
-  it('a write that timed out in flight reports `unknown` with the version that tells whether it landed', async (ctx) => {
+  it('a write that timed out in flight reports `unknown` with the version that tells whether it landed, or `failed` when nothing of the record was sent', async (ctx) => {
     if (!redisAvailable) return ctx.skip();
     const r = await rig({ persistent: true });
     try {
@@ -271,10 +271,19 @@ describe('RedisStore under faults (private redis-server)', () => {
       );
       expect(Date.now() - started).toBeLessThan(OP_BUDGET_MS);
       expect(err).toBeInstanceOf(BackendUnavailableError);
-      expect((err as BackendUnavailableError).outcome).toBe('unknown');
+      const { outcome, version } = err as BackendUnavailableError;
       await sleep(1_600);
-      // It landed once the pause ended (the retry found its own version and wrote nothing more).
-      await expect(mine.load(id)).resolves.toMatchObject({ late: true });
+      if (outcome === 'unknown') {
+        // It carries the version it would have written, and it landed once the pause ended (the
+        // retry found its own version and wrote nothing more).
+        expect(version).toEqual(expect.any(String));
+        await expect(mine.load(id)).resolves.toMatchObject({ late: true });
+      } else {
+        // An owned session is filed under its owner's index before the record is written: when only
+        // that filing was in flight, the record was never sent, and it must not have landed.
+        expect(outcome).toBe('failed');
+        expect(await mine.load(id)).not.toHaveProperty('late');
+      }
     } finally {
       await r.close();
     }

@@ -20,7 +20,7 @@
  * Only `import type` from ioredis: importing this file never loads the client library.
  */
 import { BackendStore, type VersionedStoreOptions } from '../../contract/versioned-store.js';
-import { ConflictError, IntegrityError, InvalidInputError } from '../../contract/errors.js';
+import { BackendUnavailableError, ConflictError, IntegrityError, InvalidInputError } from '../../contract/errors.js';
 import { encodeRecordValue } from '../../contract/record-value.js';
 import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type SessionState, type StoredRecord } from '../../contract/store.js';
 import { MAX_TTL_MS, assertExpiresAt, assertSessionId, isPlainObject } from '../../contract/validate.js';
@@ -192,7 +192,18 @@ export class RedisStore extends BackendStore {
     const index = options.index;
     // Filed BEFORE the record is written: whatever fails in between, every record filed under an
     // index is listed there (revokeOwner relies on it); a filing without its record is pruned later.
-    if (index !== undefined) await fileUnder(this.indexes, index, id, px, version);
+    if (index !== undefined) {
+      try {
+        await fileUnder(this.indexes, index, id, px, version);
+      } catch (err) {
+        // Only the filing was in flight: the record itself was never sent, so this save certainly did
+        // not write it (`failed`, the caller may retry) whatever became of the filing (pruned later).
+        if (err instanceof BackendUnavailableError && err.outcome === 'unknown') {
+          throw new BackendUnavailableError(`${err.message} (filing the index; the record was not written)`, { cause: err.cause, outcome: 'failed' });
+        }
+        throw err;
+      }
+    }
     const args = [version, options.ifAbsent === true ? '1' : '', options.ifVersion ?? '', data, type, String(options.expiresAt), String(px), index ?? ''];
     const written = await this.connection.run('save', 'idempotent', this.client, () => this.connection.evalScript(this.commands, SAVE, key, args), version);
     if (written === 0) throw new ConflictError(options.ifAbsent === true ? 'record already exists' : 'record changed concurrently');
