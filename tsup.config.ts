@@ -14,13 +14,15 @@ const dual = {
   config: 'src/config/index.ts',
   mcp: 'src/mcp/index.ts',
   keyv: 'src/keyv/index.ts',
+  express: 'src/express/index.ts',
+  fastify: 'src/fastify/index.ts',
 };
 // vitest is ESM-only, so the suites are too; the CLI is an ESM script.
 const esmOnly = { 'testing/index': 'src/testing/index.ts' };
 const cli = { cli: 'src/cli/main.ts' };
 
 // Peer dependencies are the application's, never bundled.
-const peers = ['ioredis', 'pg', '@electric-sql/pglite', /^@modelcontextprotocol\/sdk/];
+const peers = ['ioredis', 'pg', '@electric-sql/pglite', /^@modelcontextprotocol\/sdk/, 'express', 'express-session', 'fastify', /^@fastify\//];
 // The CLI's own dependencies are bundled into dist/cli.js (and nothing else imports them), so a
 // library user installs neither: they are devDependencies.
 const cliOnly = ['commander', 'cli-progress'];

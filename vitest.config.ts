@@ -14,6 +14,8 @@ const subpaths: Record<string, string> = {
   config: 'config/index.ts',
   mcp: 'mcp/index.ts',
   keyv: 'keyv/index.ts',
+  express: 'express/index.ts',
+  fastify: 'fastify/index.ts',
 };
 
 export default defineConfig({

@@ -225,6 +225,26 @@ const PAIRS: Record<string, (env: PairEnv) => Promise<PairSpec | undefined>> = {
       b: { label: "jose's jwtVerify", fn: () => jwtVerify(token, sign.key, { algorithms: ['HS256'], typ: TOKEN_TYP }) },
     };
   },
+  // hideExistence: a stranger's load of another owner's session against a load of an id that does
+  // not exist. Both answer not_found; with the decoy (src/layers/decoy.ts) both should cost the same,
+  // so the ratio should be near 1 (it was 3-5x before the decoy). 1 KB states, memory backend.
+  'hide-existence': async () => {
+    const store = secureStore(new MemoryStore(), { keyring: Keyring.generate(), namespace: 'bench-pairs', hideExistence: true });
+    const theirs = await store.for({ subject: 'someone-else' }).create(mcpState(SIZES['1KB']));
+    const missing = 'A'.repeat(32);
+    const stranger = store.for(OWNER);
+    const notFound = (id: string) => () => stranger.load(id).then(
+      () => {
+        throw new Error('expected not_found');
+      },
+      () => undefined,
+    );
+    return {
+      id: 'hide-existence',
+      a: { label: 'hideExistence: load of a missing id', fn: notFound(missing) },
+      b: { label: "hideExistence: load of another owner's id", fn: notFound(theirs) },
+    };
+  },
   'redis-seq': (env) => redisPair(env, false),
   'redis-32': (env) => redisPair(env, true),
 };

@@ -19,7 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { Keyring, MemoryStore, type Owner, type RecordStore, passphraseProvider, secureStore } from 'sealed-session-store';
+import { Keyring, MemoryStore, type Owner, type RecordStore, isSessionStoreError, passphraseProvider, secureStore } from 'sealed-session-store';
 import { type McpSessionContext, mcpSessions } from 'sealed-session-store/mcp';
 
 /**
@@ -39,18 +39,26 @@ function buildServer(session: McpSessionContext, instance: string): McpServer {
   const server = new McpServer({ name: 'sealed-session-demo', version: '1.0.0' }, { capabilities: { logging: {} } });
   const text = (value: unknown) => ({ content: [{ type: 'text' as const, text: typeof value === 'string' ? value : JSON.stringify(value) }] });
 
+  // A read-modify-write goes through `update(fn)`: the function runs inside the store's
+  // compare-and-swap loop (again on every retry, so it stays pure), and no concurrent call of this
+  // session, on any instance, is lost. Reading with state() and writing with update(value) would be.
   server.registerTool('count', { description: 'Adds one to this session’s counter' }, async () => {
-    const { count } = await session.state();
-    const next = (typeof count === 'number' ? count : 0) + 1;
-    await session.update({ count: next }); // sealed, in the store: any instance sees it
-    return text({ count: next, instance });
+    try {
+      const { count } = await session.update((s) => ({ count: (typeof s.count === 'number' ? s.count : 0) + 1 }));
+      return text({ count, instance }); // sealed, in the store: any instance sees it
+    } catch (err) {
+      // Other writers of this session won every attempt: nothing was written; the client may retry.
+      if (isSessionStoreError(err, 'conflict')) return { ...text({ error: 'conflict' }), isError: true };
+      throw err;
+    }
   });
 
   server.registerTool('note', { description: 'Keeps a note in the session', inputSchema: { note: z.string().max(500) } }, async ({ note }) => {
-    const notes = (await session.state()).notes;
-    const list = Array.isArray(notes) ? notes.filter((n): n is string => typeof n === 'string') : [];
-    await session.update({ notes: [...list, note].slice(-20) });
-    return text({ notes: list.length + 1 });
+    const { notes } = await session.update((s) => {
+      const list = Array.isArray(s.notes) ? s.notes.filter((n): n is string => typeof n === 'string') : [];
+      return { notes: [...list, note].slice(-20) };
+    });
+    return text({ notes: Array.isArray(notes) ? notes.length : 0 });
   });
 
   server.registerTool('where', { description: 'Which instance answered, and whether it restored the session' }, async () =>

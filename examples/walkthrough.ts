@@ -74,7 +74,7 @@ export async function main(): Promise<void> {
 
   say('8. Revocation: "log out everywhere" for alice');
   now += 1000;
-  await store.revokeOwner('alice');
+  say(`   revokeOwner('alice') -> marked, and deleted ${await store.revokeOwner('alice')} session(s)`);
   say(`   resume(token, alice) -> ${await outcome(() => store.resume(token, alice))}`);
   say(`   bob is not affected -> ${await outcome(() => store.for(bob).load(bobId))}`);
 

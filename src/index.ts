@@ -50,6 +50,7 @@ export type {
   SaveRecordOptions,
   SessionState,
   SessionStore,
+  StateUpdater,
   StoredRecord,
 } from './contract/store.js';
 export type { ScopedSessionStore } from './layers/ownership.js';
@@ -66,4 +67,5 @@ export type { KeysetJwk, KeysetJwks } from './keys/jwks.js';
 export type { LockOptions } from './keys/file.js';
 export type { KeysetProtection, WrappedKeysetDocument } from './keys/wrapped.js';
 export type { AeadAlgorithm } from './crypto/aead/types.js';
+export { disableRandomPool } from './util/random.js';
 export type { RandomSource } from './util/random.js';

@@ -8,7 +8,8 @@ export { BackendStore, DEFAULT_TTL_MS, VersionedStore, type VersionedStoreOption
 export { type CasOptions, type CasStep, compareAndSwap } from './contract/cas.js';
 export { KeyedQueue } from './contract/queue.js';
 export { newVersion } from './contract/version.js';
-export { isRecordStore } from './contract/store.js';
+export { isIndexedStore, isRecordStore } from './contract/store.js';
+export { MAX_INDEX_KEY_LENGTH, assertIndexKey } from './contract/index-key.js';
 export {
   MAX_ID_LENGTH,
   MAX_STATE_DEPTH,
@@ -44,6 +45,7 @@ export { WRAPPED_FORMAT, MAX_KEYSET_TEXT_BYTES } from './keys/wrapped.js';
 
 export type {
   DeleteRecordOptions,
+  IndexedRecordStore,
   JsonValue,
   ListOptions,
   ListPage,
@@ -53,6 +55,8 @@ export type {
   SaveRecordOptions,
   SessionState,
   SessionStore,
+  StateUpdater,
   StoredRecord,
 } from './contract/store.js';
+export { unpooledRandom } from './util/random.js';
 export type { RandomSource } from './util/random.js';

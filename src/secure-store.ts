@@ -10,19 +10,23 @@
 import { InvalidInputError, NotFoundError, isSessionStoreError } from './contract/errors.js';
 import type { ListOptions, ListPage, RecordStore, SessionState } from './contract/store.js';
 import { base64urlEncode, utf8Encode } from './util/bytes.js';
+import { optionsObject } from './util/options.js';
 import { hmacSha256 } from './crypto/hmac.js';
 import { AUDIT_TAG_LABEL, labelled } from './crypto/labels.js';
 import { encryptionCounts } from './admin/keys.js';
 import type { RandomSource } from './util/random.js';
 import type { Keyring } from './keys/keyring.js';
 import type { KeyInfo, KeyPurpose } from './keys/types.js';
+import { redactedView } from './keys/redact.js';
 import { EncryptedStore, type EncryptedStoreOptions, type RekeyOptions, type RekeyResult } from './layers/encrypt.js';
 import type { AuditEvent, AuditEventType, AuditSink } from './audit.js';
+import { DECOY_ID, DecoyRecord } from './layers/decoy.js';
 import { KnownRecords } from './layers/known-records.js';
-import { type Owner, ScopedSessionStore } from './layers/ownership.js';
+import { type Owner, ScopedSessionStore, type ScopedStoreContext } from './layers/ownership.js';
 import { RESERVED_PREFIX, Revocations, subjectHashesFor } from './layers/revocations.js';
+import { deleteRevokedSessions } from './layers/revoke-sessions.js';
 import { parseEnvelope } from './layers/envelope.js';
-import type { SessionMeta } from './layers/sealed.js';
+import type { Sealed, SessionMeta } from './layers/sealed.js';
 import { TtlStore, type TtlOptions, type TtlStats } from './layers/ttl.js';
 import { SessionTokens, type VerifiedToken } from './tokens/token.js';
 
@@ -70,6 +74,23 @@ export function unsafeLayersOf(store: SecureStore): { encrypted: EncryptedStore;
   return layers;
 }
 
+const SCOPES = new WeakMap<SecureStore, () => ScopedStoreContext>();
+
+/**
+ * Internal, for the framework stores that never see the request (`./express`, `./fastify`): loads
+ * `id` as the owner its sealed data names; see `ScopedSessionStore.loadAsNamedOwner`. Not exported
+ * from any public entry: it reads any owner's session.
+ */
+export function loadAsNamedOwner(
+  store: SecureStore,
+  id: string,
+  ownerOf: (data: SessionState) => Owner,
+): Promise<{ owner: Owner; state: SessionState; meta: SessionMeta; expiresAt: number }> {
+  const scope = SCOPES.get(store);
+  if (scope === undefined) throw new InvalidInputError('not a SecureStore');
+  return ScopedSessionStore.loadAsNamedOwner(scope(), id, ownerOf);
+}
+
 export class SecureStore {
   readonly keyring: Keyring;
   readonly tokens: SessionTokens;
@@ -91,6 +112,7 @@ export class SecureStore {
     private readonly backend: RecordStore,
     options: SecureStoreOptions,
   ) {
+    options = optionsObject(options, 'secureStore options', false);
     this.keyring = options.keyring;
     this.now = options.now ?? Date.now;
     this.random = options.random;
@@ -118,6 +140,7 @@ export class SecureStore {
       ...(options.tokenClockToleranceMs === undefined ? {} : { clockToleranceMs: options.tokenClockToleranceMs }),
     });
     LAYERS.set(this, { encrypted: this.encrypted, ttl: this.ttl });
+    SCOPES.set(this, () => this.scope());
   }
 
   /** The idle window and the absolute lifetime every session of this store gets. */
@@ -127,26 +150,39 @@ export class SecureStore {
 
   /** A `SessionStore` that can only touch `owner`'s sessions. */
   for(owner: Owner): ScopedSessionStore {
-    return new ScopedSessionStore(
-      {
-        sealed: this.ttl,
-        keyring: this.keyring,
-        revocations: this.revocations,
-        known: this.known,
-        audit: this.auditSession,
-        hideExistence: this.hideExistence,
-        now: this.now,
-        random: this.random,
-      },
-      owner,
-    );
+    return new ScopedSessionStore(this.scope(), owner);
+  }
+
+  private scope(): ScopedStoreContext {
+    return {
+      sealed: this.ttl,
+      keyring: this.keyring,
+      revocations: this.revocations,
+      known: this.known,
+      audit: this.auditSession,
+      hideExistence: this.hideExistence,
+      decoy: this.decoy,
+      now: this.now,
+      random: this.random,
+    };
   }
 
   // ------------------------------------------------------------------ tokens
 
-  /** A signed token for `sessionId` bound to `owner`, expiring at the session's absolute deadline. Synchronous. */
+  /**
+   * A signed token for `sessionId` bound to `owner`. Synchronous (the MCP SDK's id generator is),
+   * so it reads no record: when this process has seen the session (created, read or written it
+   * through this store) and its absolute deadline is ahead, the token expires at that deadline, and
+   * an `expiresAt` past it is cut to it, so the token never outlives the session. Otherwise it
+   * expires at `expiresAt`, default now + the absolute lifetime (no later than the deadline of a
+   * session created from now on). A deadline already past means this process's view is stale or the
+   * session is over: either way every load checks the sealed deadlines.
+   */
   issueToken(sessionId: string, owner: Owner, options: { expiresAt?: number } = {}): string {
-    return this.tokens.issue(sessionId, owner, options);
+    const known = this.known.get(sessionId);
+    if (known === undefined || known.meta.absoluteAt <= this.now()) return this.tokens.issue(sessionId, owner, options);
+    const deadline = known.meta.absoluteAt;
+    return this.tokens.issue(sessionId, owner, { expiresAt: Math.min(options.expiresAt ?? deadline, deadline) });
   }
 
   /** Verifies a token for `owner`; throws `invalid_token`, `expired` or `owner_mismatch`. Synchronous. */
@@ -195,10 +231,19 @@ export class SecureStore {
     return this.ttl.cleanupExpired();
   }
 
-  /** "Log out everywhere": every session of `subject` created before now is dead, in every process. */
-  async revokeOwner(subject: string): Promise<void> {
-    await this.revocations.revoke(subjectHashesFor(this.keyring, subject));
+  /**
+   * "Log out everywhere": every session of `subject` created before now is dead, in every process.
+   * Writes the subject's revocation marks, then deletes those sessions (found through the backend's
+   * per-index listing, or a walk of the store without one), so that a mark deleted or rolled back
+   * later by someone with write access to the backend revives nothing. Resolves how many sessions
+   * were deleted. If it rejects after the marks were written (an outage mid-way), the sessions are
+   * revoked all the same; call it again to finish deleting them.
+   */
+  async revokeOwner(subject: string): Promise<number> {
+    const hashes = subjectHashesFor(this.keyring, subject);
+    const notBefore = await this.revocations.revoke(hashes);
     this.emit({ type: 'revocation', operation: 'revokeOwner' });
+    return deleteRevokedSessions(this.ttl, hashes, notBefore, (id) => this.known.delete(id));
   }
 
   /** Rotates the key of `purpose`: a new primary, the old one stays active. */
@@ -246,8 +291,21 @@ export class SecureStore {
   /** Audit events about one session carry a keyed hash of its id, never the id. */
   private readonly auditSession = (type: AuditEventType, operation: string, id: string): void => {
     if (this.onEvent === undefined) return;
-    const session = base64urlEncode(hmacSha256(this.keyring.primary('hash').key, utf8Encode(labelled(AUDIT_TAG_LABEL, id))).subarray(0, 16));
-    this.emit({ type, operation, session });
+    this.emit({ type, operation, session: this.sessionTag(id) });
+  };
+
+  private sessionTag(id: string): string {
+    return base64urlEncode(hmacSha256(this.keyring.primary('hash').key, utf8Encode(labelled(AUDIT_TAG_LABEL, id))).subarray(0, 16));
+  }
+
+  /** hideExistence: a missing id costs what another owner's id costs (src/layers/decoy.ts). */
+  private decoyRecord: DecoyRecord | undefined;
+  private readonly decoy = (): Sealed => {
+    this.decoyRecord ??= new DecoyRecord(this.encrypted.sealer, this.keyring, this.ttl.policy, this.now, this.random);
+    const sealed = this.decoyRecord.open();
+    // The owner_mismatch this stands in for tags its audit event (one HMAC): spend the same.
+    if (this.onEvent !== undefined) this.sessionTag(DECOY_ID);
+    return sealed;
   };
 
   private emit(event: AuditEvent): void {
@@ -264,3 +322,10 @@ export class SecureStore {
 export function secureStore(backend: RecordStore, options: SecureStoreOptions): SecureStore {
   return new SecureStore(backend, options);
 }
+
+// Logged or serialized, neither face shows more than the namespace and the keys' ids and states
+// (threat: key material in logs; keys/redact.ts). The layers' internals stay out of sight too.
+redactedView(SecureStore, (store) => ({ namespace: store.namespace, keys: store.keyring.list() }));
+redactedView(ScopedSessionStore, () => ({}));
+redactedView(Revocations, () => ({}));
+redactedView(KnownRecords, () => ({}));

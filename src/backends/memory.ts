@@ -11,6 +11,7 @@ import { LRUCache } from 'lru-cache';
 import { BackendStore, type VersionedStoreOptions } from '../contract/versioned-store.js';
 import { idCursor } from '../contract/cursor.js';
 import { ConflictError } from '../contract/errors.js';
+import { assertIndexKey, assertIndexOption } from '../contract/index-key.js';
 import { encodeRecordValue } from '../contract/record-value.js';
 import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type StoredRecord } from '../contract/store.js';
 import { assertExpiresAt, assertSessionId, normalizeLimit } from '../contract/validate.js';
@@ -35,10 +36,13 @@ interface Entry {
   version: string;
   expiresAt: number;
   size: number;
+  /** The index the record is filed under (`SaveRecordOptions.index`). */
+  index: string | undefined;
 }
 
 const ENTRY_OVERHEAD = 96;
 const cursors = idCursor('m1.');
+const indexCursors = idCursor('mx1.');
 
 export class MemoryStore extends BackendStore {
   private readonly cache: LRUCache<string, Entry>;
@@ -49,6 +53,8 @@ export class MemoryStore extends BackendStore {
   private sorted: string[] = [];
   /** Ids inserted since the last merge into `sorted`. */
   private pending: string[] = [];
+  /** Ids per index key. Kept in step with the cache by its dispose hook: evicted, deleted and replaced entries leave their index. */
+  private readonly byIndex = new Map<string, Set<string>>();
 
   constructor(options: MemoryStoreOptions = {}) {
     super(options);
@@ -61,6 +67,10 @@ export class MemoryStore extends BackendStore {
       // preallocates arrays of that size up front, for every store created.
       maxSize: maxBytes,
       sizeCalculation: (entry) => entry.size,
+      // Runs for every entry that leaves the cache (evicted, deleted, replaced by `set`, cleared):
+      // the index never names a record this store no longer holds. A replacement is filed again
+      // by saveRecord right after.
+      dispose: (entry, id) => this.unfile(id, entry.index),
     });
   }
 
@@ -91,6 +101,7 @@ export class MemoryStore extends BackendStore {
     this.assertOpen();
     assertSessionId(id);
     assertExpiresAt(options.expiresAt);
+    assertIndexOption(options);
     const { json, bytes: given } = encodeRecordValue(value, this.maxRecordBytes);
     // A copy: the caller keeps its buffer, and may change it.
     const bytes = given?.slice();
@@ -101,7 +112,11 @@ export class MemoryStore extends BackendStore {
     const version = newVersion(this.random);
     // Full: make room by evicting the least recently used session.
     if (current === undefined && this.cache.size >= this.maxEntries) this.cache.pop();
-    this.cache.set(id, { json, bytes, version, expiresAt: options.expiresAt, size: size + id.length * 2 + ENTRY_OVERHEAD });
+    // Without `index`, an existing record stays filed where it is.
+    const index = options.index ?? current?.index;
+    const extra = index === undefined ? 0 : index.length * 2;
+    this.cache.set(id, { json, bytes, version, expiresAt: options.expiresAt, size: size + extra + id.length * 2 + ENTRY_OVERHEAD, index });
+    if (index !== undefined && this.cache.peek(id)?.version === version) this.file(id, index);
     if (current === undefined) this.pending.push(id);
     return version;
   }
@@ -135,6 +150,20 @@ export class MemoryStore extends BackendStore {
     return i < this.sorted.length && last !== undefined ? { ids, cursor: cursors.encode(last) } : { ids };
   }
 
+  /** Ids filed under `index` (expired ones too, until cleanup), in id order. */
+  async listByIndex(index: string, options: ListOptions = {}): Promise<ListPage> {
+    this.assertOpen();
+    assertIndexKey(index);
+    const limit = normalizeLimit(options.limit);
+    const after = options.cursor === undefined ? undefined : indexCursors.decode(options.cursor);
+    // One subject's sessions: a small set, sorted per page (ids compare by UTF-16 code units, like `<`).
+    const all = [...(this.byIndex.get(index) ?? [])].sort();
+    const from = after === undefined ? 0 : upperBound(all, after);
+    const ids = all.slice(from, from + limit);
+    const last = ids[ids.length - 1];
+    return from + limit < all.length && last !== undefined ? { ids, cursor: indexCursors.encode(last) } : { ids };
+  }
+
   async cleanupExpired(): Promise<number> {
     this.assertOpen();
     const now = this.now();
@@ -146,8 +175,23 @@ export class MemoryStore extends BackendStore {
 
   protected override async onClose(): Promise<void> {
     this.cache.clear();
+    this.byIndex.clear();
     this.sorted = [];
     this.pending = [];
+  }
+
+  private file(id: string, index: string): void {
+    let ids = this.byIndex.get(index);
+    if (ids === undefined) this.byIndex.set(index, (ids = new Set()));
+    ids.add(id);
+  }
+
+  private unfile(id: string, index: string | undefined): void {
+    if (index === undefined) return;
+    const ids = this.byIndex.get(index);
+    if (ids === undefined) return;
+    ids.delete(id);
+    if (ids.size === 0) this.byIndex.delete(index);
   }
 
   /** Folds ids inserted since the last listing into the sorted index and drops ids no longer held. */

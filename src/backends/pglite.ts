@@ -20,6 +20,7 @@ import type { PGliteInterface, PGliteOptions } from '@electric-sql/pglite';
 import { BackendUnavailableError, InvalidInputError } from '../contract/errors.js';
 import { acquireLock, type LockHandle } from '../util/lockfile.js';
 import { importPeer } from '../util/peer.js';
+import { optionsObject } from '../util/options.js';
 import { mapSqlState, SqlBackendStore, type SqlIntent, type SqlResult, type SqlStatement, type SqlStoreOptions } from './sql.js';
 
 export { DEFAULT_TABLE, postgresSchema, SCHEMA_VERSION } from './sql.js';
@@ -73,7 +74,7 @@ export class PgliteStore extends SqlBackendStore {
   private owned: Owned | undefined;
 
   constructor(options: PgliteStoreOptions) {
-    super(options);
+    super(optionsObject(options, 'PgliteStore options', false));
     if (options.db === undefined || typeof options.db.query !== 'function') {
       throw new InvalidInputError('PgliteStore needs a PGlite instance: new PgliteStore({ db }) or PgliteStore.open({ dataDir })');
     }

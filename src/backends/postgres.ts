@@ -10,8 +10,8 @@
  */
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import { BackendUnavailableError, InvalidInputError, type SessionStoreError } from '../contract/errors.js';
-import { boolOption, intOption } from '../util/options.js';
-import { raceDeadline, sleep } from '../util/time.js';
+import { boolOption, intOption, optionsObject } from '../util/options.js';
+import { operationDeadline, raceDeadline, sleep } from '../util/time.js';
 import {
   type MappedFailure,
   mapSqlState,
@@ -37,8 +37,9 @@ export interface PostgresStoreOptions extends SqlStoreOptions {
   /** A `pg` Pool (or anything shaped like one). Not ended by `close()`. */
   pool: PgPool;
   /**
-   * Deadline for one operation in ms, from asking the pool for a client to the last answer,
-   * retries included. Past it the operation rejects `backend_unavailable`: outcome `failed` if
+   * Deadline for one operation in ms, from the caller's call to the last answer: time queued
+   * behind other calls on the same session in this process, waiting for a pooled client, every
+   * statement of an update's read-modify-write and the retries all count. Past it the operation rejects `backend_unavailable`: outcome `failed` if
    * no statement had been sent, `unknown` (with the write's `version`) if one had. The connection
    * of a timed-out statement is destroyed, never reused. Default 5000.
    *
@@ -86,7 +87,7 @@ export class PostgresStore extends SqlBackendStore {
   private readonly report: ((err: Error) => void) | undefined;
 
   constructor(options: PostgresStoreOptions) {
-    super(options);
+    super(optionsObject(options, 'PostgresStore options', false));
     if (options.pool === undefined || typeof options.pool.connect !== 'function') {
       throw new InvalidInputError('PostgresStore needs a pg Pool: new PostgresStore({ pool })');
     }
@@ -100,7 +101,9 @@ export class PostgresStore extends SqlBackendStore {
   }
 
   protected async execute(statement: SqlStatement, intent: SqlIntent): Promise<SqlResult> {
-    const deadline = Date.now() + this.timeoutMs;
+    // Counted from the caller's call: time queued behind other calls on the same id, and the
+    // earlier statements of the same update, come out of the same `timeoutMs` (util/time.ts).
+    const deadline = operationDeadline(this.timeoutMs);
     let maybeApplied = false;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -131,6 +134,11 @@ export class PostgresStore extends SqlBackendStore {
       throw new AttemptFailure({ error: unavailable(`no pooled connection within ${this.timeoutMs} ms`, undefined, 'failed', intent), retryable: false }, false);
     }
     guardClient(client);
+    if (Date.now() >= deadline) {
+      // The budget ran out before anything was sent (spent queued or waiting for the pool).
+      client.release();
+      throw new AttemptFailure({ error: unavailable(`no time left of the operation's ${this.timeoutMs} ms`, undefined, 'failed', intent), retryable: false }, false);
+    }
     const query: Promise<QueryResult> = client.query({
       ...(this.prepared ? { name: statement.name } : {}),
       text: statement.text,

@@ -13,6 +13,7 @@
  * - cleanup:       one locked batch (SELECT … LIMIT $batch FOR UPDATE SKIP LOCKED) deleted by ctid, repeated;
  *                  each batch starts at the previous one's last expiry, not at the start of the index
  * - list:          SELECT id … WHERE id > $cursor AND expires_at > $now ORDER BY id LIMIT $n + 1
+ * - list by index: SELECT id … WHERE index_key = $index AND id > $cursor ORDER BY id LIMIT $n + 1
  *
  * Every write carries the new random version token, and each condition also accepts "the row is
  * already at MY new version": a retry of a write whose first attempt landed but whose answer was
@@ -24,6 +25,7 @@
 import { BackendStore, type VersionedStoreOptions } from '../contract/versioned-store.js';
 import { idCursor } from '../contract/cursor.js';
 import { BackendUnavailableError, ConflictError, InvalidInputError, type SessionStoreError } from '../contract/errors.js';
+import { assertIndexKey, assertIndexOption } from '../contract/index-key.js';
 import { encodeRecordValue } from '../contract/record-value.js';
 import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type SessionState, type StoredRecord } from '../contract/store.js';
 import { assertExpiresAt, assertSessionId, normalizeLimit } from '../contract/validate.js';
@@ -59,6 +61,8 @@ export interface TableName {
   readonly indexQuoted: string;
   /** Quoted name of the index alone (for CREATE INDEX, which takes no schema). */
   readonly indexNameQuoted: string;
+  /** Quoted name of the `index_key` index alone (`<table>_index_key_idx`, within the same 63 bytes). */
+  readonly indexKeyIndexNameQuoted: string;
 }
 
 /**
@@ -84,7 +88,15 @@ export function parseTableName(table: string): TableName {
   const q = (ident: string) => `"${ident}"`;
   const prefix = schema === undefined ? '' : `${q(schema)}.`;
   const index = `${name}_expires_at_idx`;
-  return { text: table, schema, name, quoted: prefix + q(name), indexQuoted: prefix + q(index), indexNameQuoted: q(index) };
+  return {
+    text: table,
+    schema,
+    name,
+    quoted: prefix + q(name),
+    indexQuoted: prefix + q(index),
+    indexNameQuoted: q(index),
+    indexKeyIndexNameQuoted: q(`${name}_index_key_idx`),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -92,7 +104,7 @@ export function parseTableName(table: string): TableName {
 // ---------------------------------------------------------------------------------------------
 
 /** Schema revision written by `postgresSchema`; a later release adds steps, never edits these. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * The DDL for one session table, as idempotent statements (safe to run again on every deploy).
@@ -107,6 +119,12 @@ export const SCHEMA_VERSION = 1;
  * - `value_bytes` storage EXTERNAL: sealed envelopes are ciphertext, which does not compress, so
  *   PostgreSQL should not spend CPU trying.
  * - fillfactor 90 leaves room on each page for HOT updates (an `update` rewrites the row).
+ *
+ * Revision 2 (added as steps, so running them migrates a revision-1 table in place):
+ * - `index_key text`: the index a record is filed under (`SaveRecordOptions.index`, a keyed hash
+ *   of the session's subject under `secureStore`), NULL when none; a partial index on
+ *   `(index_key, id)` serves `listByIndex`. Existing rows start unfiled; the ownership layer files
+ *   a session on its next write.
  */
 export function postgresSchema(table: string = DEFAULT_TABLE): string[] {
   const t = parseTableName(table);
@@ -121,6 +139,9 @@ export function postgresSchema(table: string = DEFAULT_TABLE): string[] {
 ) WITH (fillfactor = 90)`,
     `CREATE INDEX IF NOT EXISTS ${t.indexNameQuoted} ON ${t.quoted} (expires_at)`,
     `ALTER TABLE ${t.quoted} ALTER COLUMN value_bytes SET STORAGE EXTERNAL`,
+    // Revision 2.
+    `ALTER TABLE ${t.quoted} ADD COLUMN IF NOT EXISTS index_key text`,
+    `CREATE INDEX IF NOT EXISTS ${t.indexKeyIndexNameQuoted} ON ${t.quoted} (index_key, id) WHERE index_key IS NOT NULL`,
     `COMMENT ON TABLE ${t.quoted} IS 'sealed-session-store schema ${SCHEMA_VERSION}'`,
   ];
 }
@@ -149,23 +170,25 @@ export interface SqlResult {
   rowCount: number;
 }
 
-const COLS = 'id, value_json, value_bytes, version, expires_at';
+const COLS = 'id, value_json, value_bytes, version, expires_at, index_key';
 
 /** The statement texts for one table, built once; the builders below only add parameters. */
 export function buildStatements(table: TableName) {
   const t = table.quoted;
   const texts = {
     load: `SELECT value_json::text AS value_json, value_bytes, version, expires_at FROM ${t} WHERE id = $1`,
-    save: `INSERT INTO ${t} AS s (${COLS}) VALUES ($1, $2::text::jsonb, $3::bytea, $4, $5::bigint)
+    // A save without an index ($6 NULL) leaves an existing row filed where it is.
+    save: `INSERT INTO ${t} AS s (${COLS}) VALUES ($1, $2::text::jsonb, $3::bytea, $4, $5::bigint, $6::text)
 ON CONFLICT (id) DO UPDATE SET value_json = EXCLUDED.value_json, value_bytes = EXCLUDED.value_bytes,
-  version = EXCLUDED.version, expires_at = EXCLUDED.expires_at
+  version = EXCLUDED.version, expires_at = EXCLUDED.expires_at, index_key = COALESCE(EXCLUDED.index_key, s.index_key)
 RETURNING version`,
     // Conflict on an existing row, unless that row is this very write (a retry): then a no-op.
-    saveIfAbsent: `INSERT INTO ${t} AS s (${COLS}) VALUES ($1, $2::text::jsonb, $3::bytea, $4, $5::bigint)
+    saveIfAbsent: `INSERT INTO ${t} AS s (${COLS}) VALUES ($1, $2::text::jsonb, $3::bytea, $4, $5::bigint, $6::text)
 ON CONFLICT (id) DO UPDATE SET version = s.version WHERE s.version = EXCLUDED.version
 RETURNING version`,
     // UPDATE, not an upsert: a row deleted meanwhile must give `conflict`, never be resurrected.
-    saveIfVersion: `UPDATE ${t} SET value_json = $2::text::jsonb, value_bytes = $3::bytea, version = $4, expires_at = $5::bigint
+    saveIfVersion: `UPDATE ${t} SET value_json = $2::text::jsonb, value_bytes = $3::bytea, version = $4, expires_at = $5::bigint,
+  index_key = COALESCE($7::text, index_key)
 WHERE id = $1 AND (version = $6 OR version = $4)
 RETURNING version`,
     delete: `DELETE FROM ${t} WHERE id = $1`,
@@ -174,6 +197,8 @@ RETURNING version`,
     deleteIfVersion: `WITH d AS (DELETE FROM ${t} WHERE id = $1 AND version = $2 RETURNING 1)
 SELECT (SELECT count(*) FROM d)::int AS deleted, (SELECT count(*) FROM ${t} WHERE id = $1)::int AS present`,
     list: `SELECT id FROM ${t} WHERE id > $1 AND expires_at > $2::bigint ORDER BY id LIMIT $3`,
+    // Expired rows too (the caller decides): the partial index on (index_key, id) serves it.
+    listByIndex: `SELECT id FROM ${t} WHERE index_key = $1 AND id > $2 ORDER BY id LIMIT $3`,
     // SKIP LOCKED: two cleaners (or a cleaner and an update) never wait on each other or deadlock;
     // the DELETE re-checks expiry on the locked row. `expires_at >= $3` (the last batch's highest
     // expiry) starts each batch where the previous one ended: starting at the beginning of the index
@@ -193,14 +218,16 @@ SELECT (SELECT count(*) FROM gone)::int AS deleted, (SELECT count(*) FROM batch)
   const st = (kind: Kind, values: unknown[]): SqlStatement => ({ name: names[kind], text: texts[kind], values });
   return {
     load: (id: string) => st('load', [id]),
-    save: (id: string, v: EncodedValue, version: string, expiresAt: number) => st('save', [id, v.json, v.bytes, version, expiresAt]),
-    saveIfAbsent: (id: string, v: EncodedValue, version: string, expiresAt: number) =>
-      st('saveIfAbsent', [id, v.json, v.bytes, version, expiresAt]),
-    saveIfVersion: (id: string, v: EncodedValue, version: string, expiresAt: number, expected: string) =>
-      st('saveIfVersion', [id, v.json, v.bytes, version, expiresAt, expected]),
+    save: (id: string, v: EncodedValue, version: string, expiresAt: number, index: string | null = null) =>
+      st('save', [id, v.json, v.bytes, version, expiresAt, index]),
+    saveIfAbsent: (id: string, v: EncodedValue, version: string, expiresAt: number, index: string | null = null) =>
+      st('saveIfAbsent', [id, v.json, v.bytes, version, expiresAt, index]),
+    saveIfVersion: (id: string, v: EncodedValue, version: string, expiresAt: number, expected: string, index: string | null = null) =>
+      st('saveIfVersion', [id, v.json, v.bytes, version, expiresAt, expected, index]),
     delete: (id: string) => st('delete', [id]),
     deleteIfVersion: (id: string, expected: string) => st('deleteIfVersion', [id, expected]),
     list: (after: string, now: number, limit: number) => st('list', [after, now, limit]),
+    listByIndex: (index: string, after: string, limit: number) => st('listByIndex', [index, after, limit]),
     cleanup: (now: number, batch: number, from: number) => st('cleanup', [now, batch, from]),
   };
 }
@@ -267,6 +294,7 @@ export function decodeRecord(row: Record<string, unknown>): StoredRecord {
 }
 
 const cursors = idCursor('q1.');
+const indexCursors = idCursor('qx1.');
 
 export const encodeCursor = (id: string): string => cursors.encode(id);
 export const decodeCursor = (cursor: unknown): string => cursors.decode(cursor);
@@ -316,6 +344,8 @@ export function mapSqlState(err: unknown, intent: SqlIntent, table: TableName): 
         ),
         retryable: false,
       };
+    case '42703': // undefined column: a table of an earlier schema revision
+      return unavailable(`table ${table.text} is of an earlier schema revision: run the store's migrate() or apply postgresSchema()`, 'failed', false);
     case '42P01': // undefined table
     case '3F000': // invalid schema name
       return unavailable(`table ${table.text} does not exist: run the store's migrate() or apply postgresSchema()`, 'failed', false);
@@ -407,6 +437,8 @@ export abstract class SqlBackendStore extends BackendStore {
     this.assertOpen();
     assertSessionId(id);
     assertExpiresAt(options.expiresAt);
+    assertIndexOption(options);
+    const index = options.index ?? null;
     // bigint column: whole milliseconds, rounded up so a record never expires earlier than asked.
     const expiresAt = Math.ceil(options.expiresAt);
     if (!Number.isSafeInteger(expiresAt)) throw new InvalidInputError('expiresAt is out of range');
@@ -419,10 +451,10 @@ export abstract class SqlBackendStore extends BackendStore {
     if (ifAbsent === true && ifVersion !== undefined) throw new ConflictError();
     const st =
       ifVersion !== undefined
-        ? this.statements.saveIfVersion(id, encoded, version, expiresAt, ifVersion)
+        ? this.statements.saveIfVersion(id, encoded, version, expiresAt, ifVersion, index)
         : ifAbsent === true
-          ? this.statements.saveIfAbsent(id, encoded, version, expiresAt)
-          : this.statements.save(id, encoded, version, expiresAt);
+          ? this.statements.saveIfAbsent(id, encoded, version, expiresAt, index)
+          : this.statements.save(id, encoded, version, expiresAt, index);
     const res = await this.run(st, { write: true, version });
     if (res.rows.length === 0) throw new ConflictError(ifAbsent === true ? 'record already exists' : undefined);
     return version;
@@ -451,6 +483,18 @@ export abstract class SqlBackendStore extends BackendStore {
     const ids = res.rows.slice(0, limit).map((r) => String(r.id));
     const last = ids[ids.length - 1];
     return res.rows.length > limit && last !== undefined ? { ids, cursor: encodeCursor(last) } : { ids };
+  }
+
+  /** Ids filed under `index` (expired rows too, until cleanup), in id order. */
+  async listByIndex(index: string, options: ListOptions = {}): Promise<ListPage> {
+    this.assertOpen();
+    assertIndexKey(index);
+    const limit = normalizeLimit(options.limit);
+    const after = options.cursor === undefined ? '' : indexCursors.decode(options.cursor);
+    const res = await this.run(this.statements.listByIndex(index, after, limit + 1), { write: false });
+    const ids = res.rows.slice(0, limit).map((r) => String(r.id));
+    const last = ids[ids.length - 1];
+    return res.rows.length > limit && last !== undefined ? { ids, cursor: indexCursors.encode(last) } : { ids };
   }
 
   /**

@@ -72,10 +72,28 @@ export interface OutputOptions {
 }
 
 export class Output {
+  // Private (#): the io carries the environment (the keyset passphrase, maybe a keyset) and must
+  // not show when an Output is logged or serialized (threat: secrets in logs).
+  readonly #io: CliIo;
+
   constructor(
-    readonly io: CliIo,
+    io: CliIo,
     readonly json: boolean,
-  ) {}
+  ) {
+    this.#io = io;
+  }
+
+  get io(): CliIo {
+    return this.#io;
+  }
+
+  toJSON(): { json: boolean } {
+    return { json: this.json };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `Output ${JSON.stringify(this.toJSON())}`;
+  }
 
   /** A human line on stdout (suppressed in --json mode). */
   line(text = ''): void {

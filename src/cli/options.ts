@@ -18,6 +18,7 @@ export interface KeysetOptions {
   keyset?: string;
   passphraseEnv?: string;
   insecureCleartext?: boolean;
+  unsafeLowCost?: boolean;
   json?: boolean;
 }
 
@@ -40,7 +41,8 @@ export function addKeysetOptions(cmd: Command): Command {
     cmd
       .option('--keyset <path>', 'keyset file (default: $SSS_KEYSET)')
       .option('--passphrase-env <VAR>', 'name of the environment variable holding the keyset passphrase (default: SSS_KEYSET_PASSPHRASE)')
-      .option('--insecure-cleartext', 'accept a CLEARTEXT keyset file (development only; $SSS_KEYSET_INSECURE_CLEARTEXT=1)'),
+      .option('--insecure-cleartext', 'accept a CLEARTEXT keyset file (development only; $SSS_KEYSET_INSECURE_CLEARTEXT=1)')
+      .option('--unsafe-low-cost', 'open a keyset wrapped below the minimum scrypt cost, to re-wrap it with `keys rewrap` ($SSS_KEYSET_UNSAFE_LOW_COST=1)'),
   );
 }
 
@@ -98,6 +100,7 @@ export function resolveConfig(opts: StoreOptions, io: CliIo): ConfigDraft {
     env.SSS_KEYSET = nonEmpty(opts.keyset, '--keyset');
   }
   if (opts.insecureCleartext === true) env.SSS_KEYSET_INSECURE_CLEARTEXT = '1';
+  if (opts.unsafeLowCost === true) env.SSS_KEYSET_UNSAFE_LOW_COST = '1';
   if (opts.passphraseEnv !== undefined) env.SSS_KEYSET_PASSPHRASE = passphraseFrom(opts, io);
 
   const config: ConfigDraft = loadConfigFromEnv(env);

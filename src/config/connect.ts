@@ -8,7 +8,7 @@ import type { PgPool } from '../backends/postgres.js';
 import type { RedisClient } from '../backends/redis/index.js';
 import { importPeer } from '../util/peer.js';
 import { withDeadline } from '../util/time.js';
-import { redactUrl } from './validate.js';
+import { redactedCause, redactUrl, scrubText } from './redact.js';
 
 /** Ends what a factory created, run in order on close or when startup fails midway (stores are put first: they close before their clients). */
 export type Cleanups = Array<() => Promise<void>>;
@@ -53,7 +53,7 @@ export async function connectRedis(url: string, timeoutMs: number, cleanups: Cle
   } catch (err) {
     client.disconnect();
     const cause = lastError ?? err;
-    throw new BackendUnavailableError(`cannot reach Redis at ${redactUrl(url)}: ${describeFailure(cause)}`, { cause });
+    throw new BackendUnavailableError(`cannot reach Redis at ${redactUrl(url)}: ${scrubText(describeFailure(cause), url)}`, { cause: redactedCause(cause, url) });
   }
   return client;
 }
@@ -75,7 +75,7 @@ export async function connectPostgres(url: string, timeoutMs: number, cleanups: 
   } catch (err) {
     await end();
     cleanups.splice(cleanups.indexOf(end), 1);
-    throw new BackendUnavailableError(`cannot reach PostgreSQL at ${redactUrl(url)}: ${describeFailure(err)}`, { cause: err });
+    throw new BackendUnavailableError(`cannot reach PostgreSQL at ${redactUrl(url)}: ${scrubText(describeFailure(err), url)}`, { cause: redactedCause(err, url) });
   }
   return pool;
 }

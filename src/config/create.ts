@@ -14,7 +14,7 @@ import { passphraseProvider } from '../keys/providers/passphrase.js';
 import { SecureStore, type SecureStoreOptions } from '../secure-store.js';
 import { type Cleanups, connectPostgres, connectRedis } from './connect.js';
 import { loadConfigFromEnv } from './env.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS, type SessionStoreConfig, defaultRedisPrefix } from './types.js';
+import { ConfigError, DEFAULT_CONNECT_TIMEOUT_MS, type SessionStoreConfig, defaultRedisPrefix } from './types.js';
 import { validateConfig } from './validate.js';
 
 export interface CreatedSessionStore {
@@ -28,6 +28,7 @@ export interface CreatedSessionStore {
 
 /** Loads the keyring a configuration names (file, text, or the given instance). */
 export async function loadKeyring(config: SessionStoreConfig): Promise<Keyring> {
+  if (config === null || typeof config !== 'object') throw new ConfigError('config', 'must be an object');
   const k = config.keyset;
   const options = {
     ...(config.absoluteTtlMs === undefined ? {} : { maxSessionLifetimeMs: config.absoluteTtlMs }),
@@ -35,7 +36,7 @@ export async function loadKeyring(config: SessionStoreConfig): Promise<Keyring> 
   };
   if (k === undefined) return Keyring.generate(options);
   if (k.keyring !== undefined) return k.keyring;
-  const protection = k.passphrase !== undefined ? { provider: passphraseProvider(k.passphrase) } : { insecureCleartext: true as const };
+  const protection = k.passphrase !== undefined ? { provider: passphraseProvider(k.passphrase, k.unsafeLowCost === true ? { unsafeLowCost: true } : {}) } : { insecureCleartext: true as const };
   // A wrapped keyset opened without its passphrase must still say so clearly: let the decoder
   // speak (it names the provider) rather than guessing here.
   const both = k.passphrase !== undefined && k.insecureCleartext === true ? { ...protection, insecureCleartext: true as const } : protection;
@@ -135,5 +136,22 @@ export async function createSessionStore(config: SessionStoreConfig = loadConfig
     })();
     return closing;
   };
-  return { store, backend, keyring, config: Object.freeze({ ...config }), close };
+  return { store, backend, keyring, config: withHiddenSecrets(config), close };
+}
+
+/**
+ * The configuration as handed back: the keyset's passphrase and text stay readable
+ * (`config.keyset.passphrase`) but are non-enumerable getters, so logging, JSON.stringify or
+ * structuredClone of the result never prints them (threat: key material and passphrases in logs).
+ */
+function withHiddenSecrets(config: SessionStoreConfig): Readonly<SessionStoreConfig> {
+  if (config.keyset === undefined) return Object.freeze({ ...config });
+  const keyset = { ...config.keyset };
+  for (const name of ['passphrase', 'json'] as const) {
+    const value = keyset[name];
+    if (value === undefined) continue;
+    delete keyset[name];
+    Object.defineProperty(keyset, name, { get: () => value, enumerable: false });
+  }
+  return Object.freeze({ ...config, keyset: Object.freeze(keyset) });
 }

@@ -38,6 +38,7 @@ function envFlag(env: Env, name: string): boolean | undefined {
 
 /** Reads a configuration from `SSS_*` variables (see docs/configuration.md). */
 export function loadConfigFromEnv(env: Env = process.env): SessionStoreConfig {
+  if (env === null || typeof env !== 'object') throw new ConfigError('env', 'must be an object of environment variables');
   const get = (name: string): string | undefined => {
     const v = env[name];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
@@ -106,6 +107,7 @@ function commonFromEnv(env: Env, get: (name: string) => string | undefined): Com
     const passphrase = env.SSS_KEYSET_PASSPHRASE;
     if (passphrase !== undefined && passphrase !== '') keyset.passphrase = passphrase;
     if (envFlag(env, 'SSS_KEYSET_INSECURE_CLEARTEXT') === true) keyset.insecureCleartext = true;
+    if (envFlag(env, 'SSS_KEYSET_UNSAFE_LOW_COST') === true) keyset.unsafeLowCost = true;
     config.keyset = keyset;
   }
   return config;

@@ -56,6 +56,12 @@ export interface KeysetConfig {
   passphrase?: string;
   /** Accept a CLEARTEXT keyset (JWK Set). Tests and local development only. */
   insecureCleartext?: boolean;
+  /**
+   * Open a keyset wrapped below the minimum scrypt cost (logN < 15), refused by default. Only to
+   * re-wrap an old keyset at the current cost (`sealed-session keys rewrap`); a low cost makes a
+   * stolen file cheap to brute-force. Default false.
+   */
+  unsafeLowCost?: boolean;
   /** With `path`: write a freshly generated keyset when the file does not exist. Default false. */
   createIfMissing?: boolean;
 }

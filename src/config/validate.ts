@@ -5,7 +5,10 @@
  */
 import { intOption } from '../util/options.js';
 import { Keyring } from '../keys/keyring.js';
+import { redactUrl } from './redact.js';
 import { ADAPTERS, type AdapterName, ConfigError, DURATION_BOUNDS, type DurationOption, type SessionStoreConfig, checkField } from './types.js';
+
+export { redactUrl } from './redact.js';
 
 const NAMESPACE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -19,17 +22,6 @@ const ADAPTER_ONLY: Record<string, readonly AdapterName[]> = {
   migrate: ['postgres', 'pglite'],
   pgPool: ['postgres'],
 };
-
-/** The URL without credentials, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString();
-  } catch {
-    return '<unparseable URL>';
-  }
-}
 
 /** The adapter a server URL's scheme names; `ConfigError` on `field` for any other scheme. */
 export function adapterForUrl(url: string, field: string): AdapterName {
@@ -94,5 +86,6 @@ function checkKeyset(keyset: unknown, adapter: AdapterName): void {
   if (k.keyring === undefined && k.passphrase === undefined && k.insecureCleartext !== true) {
     throw new ConfigError('keyset.passphrase', 'a keyset at rest needs its passphrase (SSS_KEYSET_PASSPHRASE), or insecureCleartext: true for a cleartext development keyset');
   }
+  if (k.unsafeLowCost !== undefined && typeof k.unsafeLowCost !== 'boolean') throw new ConfigError('keyset.unsafeLowCost', 'must be true or false');
   if (k.createIfMissing === true && k.path === undefined) throw new ConfigError('keyset.createIfMissing', 'only applies to a keyset file (path)');
 }

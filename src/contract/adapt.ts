@@ -17,6 +17,7 @@ import { intOption } from '../util/options.js';
 import type { RandomSource } from '../util/random.js';
 import { BackendStore, type VersionedStoreOptions } from './versioned-store.js';
 import { ConflictError, IntegrityError, InvalidInputError, isSessionStoreError } from './errors.js';
+import { assertIndexOption } from './index-key.js';
 import { KeyedQueue } from './queue.js';
 import type {
   DeleteRecordOptions,
@@ -84,6 +85,9 @@ class SingleProcessAdapter extends BackendStore {
     this.assertOpen();
     assertSessionId(id);
     assertExpiresAt(options.expiresAt);
+    // `index` is checked, then ignored: this adapter keeps no per-index listing (no `listByIndex`),
+    // so callers fall back to walking `listActive` (documented in docs/contract.md).
+    assertIndexOption(options);
     if (!(value instanceof Uint8Array)) assertState(value, 'record');
     return this.recordLocks.run(id, async () => {
       if (options.ifAbsent === true || options.ifVersion !== undefined) {

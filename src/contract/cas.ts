@@ -2,10 +2,14 @@
  * The bounded compare-and-swap loop every layer uses for `update` / `updateTtl`:
  * read record + version -> compute the next record -> write if the version is unchanged ->
  * on `conflict`, wait a jittered backoff and retry, at most `maxAttempts` times, then `conflict`.
+ *
+ * The whole loop is ONE operation for the time bound: every read, `next` and write it makes runs as
+ * part of the operation called when the loop started (or earlier, when a queue started it), so a
+ * backend counts its deadline from there, retries and time queued included (util/time.ts).
  */
 import { intOption } from '../util/options.js';
-import { sleep as defaultSleep } from '../util/time.js';
-import { ConflictError, isSessionStoreError } from './errors.js';
+import { asOperationStartedAt, operationStart, sleep as defaultSleep } from '../util/time.js';
+import { ConflictError, InvalidInputError, isSessionStoreError } from './errors.js';
 import type { RecordStore, RecordValue, StoredRecord } from './store.js';
 
 export interface CasOptions {
@@ -32,17 +36,25 @@ export async function compareAndSwap<V extends RecordValue, R extends CasStep<V>
   next: (current: StoredRecord<V> | undefined) => R | Promise<R>,
   options: CasOptions = {},
 ): Promise<R & { version: string }> {
+  if (store === null || typeof store !== 'object' || typeof store.loadRecord !== 'function' || typeof store.saveRecord !== 'function') {
+    throw new InvalidInputError('compareAndSwap needs a store with loadRecord and saveRecord');
+  }
+  if (typeof next !== 'function') throw new InvalidInputError('compareAndSwap needs a next(current) function');
+  if (options === null || typeof options !== 'object') throw new InvalidInputError('compareAndSwap options must be an object');
   const maxAttempts = intOption(options.maxAttempts, 20, 1, 10_000, 'cas.maxAttempts');
   const base = intOption(options.backoffMs, 2, 0, 10_000, 'cas.backoffMs');
   const sleep = options.sleep ?? defaultSleep;
+  const calledAt = operationStart() ?? Date.now();
   for (let attempt = 1; ; attempt++) {
-    const current = await store.loadRecord(id);
-    const step = await next(current);
+    const current = await asOperationStartedAt(calledAt, () => store.loadRecord(id));
+    const step = await asOperationStartedAt(calledAt, () => next(current));
     try {
-      const version = await store.saveRecord(
-        id,
-        step.value,
-        current === undefined ? { expiresAt: step.expiresAt, ifAbsent: true } : { expiresAt: step.expiresAt, ifVersion: current.version },
+      const version = await asOperationStartedAt(calledAt, () =>
+        store.saveRecord(
+          id,
+          step.value,
+          current === undefined ? { expiresAt: step.expiresAt, ifAbsent: true } : { expiresAt: step.expiresAt, ifVersion: current.version },
+        ),
       );
       return { ...step, version };
     } catch (err) {

@@ -5,7 +5,14 @@
  *
  * Every write goes through here, so it costs little when nothing waits: a task for an idle key runs
  * at once, and a key's entry lives only while it has work (no promise chain is kept per key).
+ *
+ * Time spent waiting counts against the task's time bound: a task starts as part of an operation
+ * called when `run` was (`asOperationStartedAt`, util/time.ts), so a backend it reaches counts its
+ * deadline from the caller's call, not from the task's turn. Behind a stuck head, every waiter then
+ * settles within its own bound instead of one bound per caller ahead of it.
  */
+import { asOperationStartedAt, operationStart } from '../util/time.js';
+
 interface Line {
   /** Tasks waiting behind the running one, oldest first. */
   waiting: Array<() => void>;
@@ -16,15 +23,17 @@ export class KeyedQueue {
   private idleWaiters: Array<() => void> = [];
 
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    // An enclosing operation (a queue of the layer above) was called earlier still: its call time wins.
+    const calledAt = operationStart() ?? Date.now();
     const line = this.lines.get(key);
     if (line === undefined) {
       const fresh: Line = { waiting: [] };
       this.lines.set(key, fresh);
-      return this.exec(key, fresh, task);
+      return this.exec(key, fresh, task, calledAt);
     }
     return new Promise<T>((resolve, reject) => {
       line.waiting.push(() => {
-        this.exec(key, line, task).then(resolve, reject);
+        this.exec(key, line, task, calledAt).then(resolve, reject);
       });
     });
   }
@@ -40,9 +49,9 @@ export class KeyedQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private async exec<T>(key: string, line: Line, task: () => Promise<T>): Promise<T> {
+  private async exec<T>(key: string, line: Line, task: () => Promise<T>, calledAt: number): Promise<T> {
     try {
-      return await task();
+      return await asOperationStartedAt(calledAt, task);
     } finally {
       const next = line.waiting.shift();
       if (next !== undefined) next();

@@ -32,6 +32,19 @@ export interface ListPage {
   cursor?: string;
 }
 
+/**
+ * The change `update(id, fn)` makes, computed from the current state. `fn(current)` returns the keys
+ * to change (merged shallowly into the state, as `update(id, partial)` merges) or the whole next
+ * state; a key it leaves out keeps its value, so remove a key with `save` or set it to `null`.
+ *
+ * It runs INSIDE the compare-and-swap loop: once per attempt, so possibly several times for one
+ * call (each time on the state as it is then), and only what the last run returned is written. So
+ * it must be pure and synchronous: no I/O, no side effects, nothing that depends on how many times
+ * it runs. A function that returns a promise is refused with `invalid_input`; one that throws ends
+ * the update with nothing written, and the update rejects with what it threw.
+ */
+export type StateUpdater = (current: SessionState) => SessionState;
+
 export interface SessionStore {
   /** Optional start-up (connect, migrate, start timers). Idempotent. */
   start?(): Promise<void>;
@@ -47,8 +60,12 @@ export interface SessionStore {
   listActive(options?: ListOptions): Promise<ListPage>;
   /** Removes expired sessions; resolves how many it removed. */
   cleanupExpired(): Promise<number>;
-  /** Atomic shallow merge of `partial` into the state. Never resurrects a deleted session. */
-  update(id: string, partial: SessionState): Promise<void>;
+  /**
+   * Atomic shallow merge into the state: of `change` itself, or of what `change(current)` returns
+   * (an atomic read-modify-write; see `StateUpdater`: it may run more than once, keep it pure).
+   * Never creates a session and never resurrects a deleted one.
+   */
+  update(id: string, change: SessionState | StateUpdater): Promise<void>;
   /** Sets the session to expire `ttlMs` from now. */
   updateTtl(id: string, ttlMs: number): Promise<void>;
 }
@@ -71,6 +88,15 @@ export interface SaveRecordOptions {
   ifVersion?: string;
   /** Write only if no record exists under the id (an expired one counts as existing); otherwise `conflict`. */
   ifAbsent?: boolean;
+  /**
+   * Files the record under this index key, for `listByIndex` (the ownership layer passes a keyed
+   * hash of the session's subject, never the subject). A save with `index` files the record there,
+   * moving it from any other index; a save without `index` creates an unfiled record, or leaves an
+   * existing record where it is filed (so a re-seal or re-key that knows nothing of indexes keeps
+   * it). Deleting the record, or cleaning it up once expired, takes it out of its index. 1..128
+   * visible ASCII characters (`assertIndexKey`). A store without `listByIndex` accepts and ignores it.
+   */
+  index?: string;
 }
 
 export interface DeleteRecordOptions {
@@ -90,9 +116,27 @@ export interface RecordStore<V extends RecordValue = RecordValue> extends Sessio
   saveRecord(id: string, value: V, options: SaveRecordOptions): Promise<string>;
   /** Resolves whether a record was deleted; rejects `conflict` when `ifVersion` names another version. */
   deleteRecord(id: string, options?: DeleteRecordOptions): Promise<boolean>;
+  /**
+   * Optional: the ids of the records filed under `index` (see `SaveRecordOptions.index`), in id
+   * order, one page at a time, without opening any other record. Expired records are listed too
+   * until cleanup or the backend's grace window removes them (as `loadRecord` returns them: the
+   * caller decides what expiry means). Every built-in backend keeps it; the single-process adapter
+   * does not, and a caller then falls back to walking `listActive` (see `isIndexedStore`).
+   */
+  listByIndex?(index: string, options?: ListOptions): Promise<ListPage>;
+}
+
+/** A record store that keeps the per-index listing. */
+export type IndexedRecordStore<V extends RecordValue = RecordValue> = RecordStore<V> & {
+  listByIndex(index: string, options?: ListOptions): Promise<ListPage>;
+};
+
+export function isIndexedStore<V extends RecordValue>(store: RecordStore<V>): store is IndexedRecordStore<V> {
+  return typeof store === 'object' && store !== null && typeof (store as Partial<IndexedRecordStore<V>>).listByIndex === 'function';
 }
 
 export function isRecordStore(store: SessionStore): store is RecordStore {
+  if (store === null || typeof store !== 'object') return false;
   const s = store as Partial<RecordStore>;
   return typeof s.loadRecord === 'function' && typeof s.saveRecord === 'function' && typeof s.deleteRecord === 'function';
 }

@@ -63,9 +63,26 @@ type WellFormed = { isWellFormed?: () => boolean };
  * so both are refused everywhere rather than accepted by one backend and altered or refused by another.
  */
 function validString(value: string): boolean {
-  if (value.includes('\u0000')) return false;
+  return !value.includes('\u0000') && isWellFormedText(value);
+}
+
+/**
+ * Whether `value` is well-formed UTF-16 (no lone surrogate). `String.prototype.isWellFormed` where
+ * the runtime has it (ES2024), a regular expression elsewhere.
+ */
+export function isWellFormedText(value: string): boolean {
   const wf = (value as unknown as WellFormed).isWellFormed;
   return wf !== undefined ? wf.call(value) : !/[\uD800-\uDFFF]/.test(value.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''));
+}
+
+/**
+ * Refuses (`invalid_input`) a string holding a lone surrogate, where the string is hashed or bound
+ * into an AAD: UTF-8 encoding turns every lone surrogate into U+FFFD, so `'bob\uD800'` and
+ * `'bob\uFFFD'` would hash alike (one owner revoking or reaching another's sessions) and two
+ * namespaces would share an AAD (an envelope of one opening under the other).
+ */
+export function assertWellFormedText(value: string, name: string): void {
+  if (!isWellFormedText(value)) throw new InvalidInputError(`${name} contains a lone surrogate (ill-formed UTF-16), which has no UTF-8 encoding`);
 }
 
 /**

@@ -4,8 +4,8 @@
  * writer still holds (the ABA problem), even across processes and restarts.
  */
 import { base64urlEncode } from '../util/bytes.js';
-import { type RandomSource, secureRandom } from '../util/random.js';
+import { type RandomSource, drawRandom } from '../util/random.js';
 
-export function newVersion(random: RandomSource = secureRandom): string {
-  return base64urlEncode(random(16));
+export function newVersion(random?: RandomSource): string {
+  return base64urlEncode(drawRandom(random, 16));
 }

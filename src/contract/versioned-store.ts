@@ -7,6 +7,7 @@
 import { type CasOptions, compareAndSwap } from './cas.js';
 import { BackendUnavailableError, ExpiredError, InvalidInputError, NotFoundError } from './errors.js';
 import { KeyedQueue } from './queue.js';
+import { optionsObject } from '../util/options.js';
 import type {
   DeleteRecordOptions,
   ListOptions,
@@ -16,8 +17,10 @@ import type {
   SaveOptions,
   SaveRecordOptions,
   SessionState,
+  StateUpdater,
   StoredRecord,
 } from './store.js';
+import { changeName, partialOf } from './updater.js';
 import { assertPlainState, assertSessionId, assertState, mergeState, normalizeTtl } from './validate.js';
 
 /** 30 minutes: the idle timeout OWASP suggests for most applications. */
@@ -42,6 +45,7 @@ export abstract class VersionedStore<V extends RecordValue = RecordValue> implem
   private closing: Promise<void> | undefined;
 
   constructor(options: VersionedStoreOptions = {}) {
+    options = optionsObject(options, 'store options');
     this.now = options.now ?? Date.now;
     this.defaultTtlMs = options.defaultTtlMs === undefined ? DEFAULT_TTL_MS : normalizeTtl(options.defaultTtlMs);
     this.casOptions = options.cas ?? {};
@@ -123,14 +127,17 @@ export abstract class VersionedStore<V extends RecordValue = RecordValue> implem
     await this.queue.run(id, () => this.deleteRecord(id));
   }
 
-  async update(id: string, partial: SessionState): Promise<void> {
+  async update(id: string, change: SessionState | StateUpdater): Promise<void> {
     this.assertOpen();
     assertSessionId(id);
-    this.assertIncoming(partial, 'partial');
-    await this.mutate(id, (rec) => ({
-      value: this.toRecordValue(mergeState(this.fromRecordValue(rec.value), partial)),
-      expiresAt: rec.expiresAt,
-    }));
+    if (typeof change !== 'function') this.assertIncoming(change, 'partial');
+    await this.mutate(id, (rec) => {
+      // A function runs here, inside the compare-and-swap loop: again on every attempt (see StateUpdater).
+      const current = this.fromRecordValue(rec.value);
+      const partial = partialOf(change, current);
+      this.assertIncoming(partial, changeName(change));
+      return { value: this.toRecordValue(mergeState(current, partial)), expiresAt: rec.expiresAt };
+    });
   }
 
   async updateTtl(id: string, ttlMs: number): Promise<void> {

@@ -4,8 +4,11 @@
  * tells an attacker how many leading bytes of a guess were right.
  * (test/security/constant-time.test.ts checks that no other comparison of secrets exists.)
  */
+import { bytesArgument } from '../util/options.js';
 
 export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  bytesArgument(a, 'a');
+  bytesArgument(b, 'b');
   // The length of a tag or hash is public; only its contents are secret.
   if (a.length !== b.length) return false;
   let diff = 0;

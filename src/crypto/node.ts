@@ -22,3 +22,12 @@ export function nodeKeyObject(key: Uint8Array): KeyObject {
   }
   return k;
 }
+
+/**
+ * Drops the cached key object of `key` (a destroyed key: crypto/forget.ts). Best effort: node:crypto
+ * offers no way to wipe a KeyObject's own copy of the bytes; it is released (and cleared by
+ * OpenSSL's free) only when the garbage collector collects the object, which this makes possible.
+ */
+export function forgetNodeKeyObject(key: Uint8Array): void {
+  keyObjects.delete(key);
+}

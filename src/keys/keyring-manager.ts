@@ -13,8 +13,10 @@
  */
 import { KeyStateError, UnknownKeyError } from '../contract/errors.js';
 import { base64urlId } from '../util/bytes.js';
+import { assertFlags, assertKidArg, assertPurpose } from './args.js';
 import type { RandomSource } from '../util/random.js';
 import { type KeyEntry, checkInvariants, checkKeyLength } from './jwks.js';
+import { redactedView } from './redact.js';
 import type { KeyInfo, KeyPurpose } from './types.js';
 
 export interface RetireOptions {
@@ -30,7 +32,8 @@ export interface KeyringManagerOptions {
 }
 
 export class KeyringManager {
-  private readonly entries: Map<string, KeyEntry>;
+  /** Private (#): the entries share the live keyring's key material (see redact.ts). */
+  readonly #entries: Map<string, KeyEntry>;
   private dirty = false;
   private ended = false;
 
@@ -43,25 +46,27 @@ export class KeyringManager {
     entries: Iterable<KeyEntry>,
     private readonly options: KeyringManagerOptions,
   ) {
-    this.entries = new Map();
-    for (const e of entries) this.entries.set(e.info.kid, { info: { ...e.info }, key: e.key });
+    this.#entries = new Map();
+    for (const e of entries) this.#entries.set(e.info.kid, { info: { ...e.info }, key: e.key });
   }
 
   // ---------------------------------------------------------------- reading the working copy
 
   /** The primary key of `purpose` as changed so far. Throws `key_state` when there is none. */
   primary(purpose: KeyPurpose): KeyInfo {
-    for (const e of this.entries.values()) if (e.info.purpose === purpose && e.info.status === 'primary') return { ...e.info };
+    assertPurpose(purpose, 'primary');
+    for (const e of this.#entries.values()) if (e.info.purpose === purpose && e.info.status === 'primary') return { ...e.info };
     throw new KeyStateError(`the keyring holds no ${purpose} key`);
   }
 
   get(kid: string): KeyInfo | undefined {
-    const e = this.entries.get(kid);
+    assertKidArg(kid, 'get');
+    const e = this.#entries.get(kid);
     return e === undefined ? undefined : { ...e.info };
   }
 
   list(): KeyInfo[] {
-    return [...this.entries.values()].map((e) => ({ ...e.info }));
+    return [...this.#entries.values()].map((e) => ({ ...e.info }));
   }
 
   /** Whether any method has changed a key yet. */
@@ -78,9 +83,11 @@ export class KeyringManager {
    * of a purpose is always its primary.
    */
   rotate(purpose: KeyPurpose, options: { activate?: boolean } = {}): KeyInfo {
+    assertPurpose(purpose, 'rotate');
+    assertFlags(options, ['activate'], 'rotate');
     this.assertOpen();
     const activate = options.activate ?? true;
-    const hasPrimary = [...this.entries.values()].some((e) => e.info.purpose === purpose && e.info.status === 'primary');
+    const hasPrimary = [...this.#entries.values()].some((e) => e.info.purpose === purpose && e.info.status === 'primary');
     if (activate && hasPrimary) this.demote(purpose);
     const e = this.addKey(purpose, activate || !hasPrimary ? 'primary' : 'active');
     this.dirty = true;
@@ -89,7 +96,7 @@ export class KeyringManager {
 
   /** Makes an `active` key the primary of its purpose; the old primary becomes `active`. `key_state` for a retired or destroyed key. */
   promote(kid: string): void {
-    const e = this.mustGet(kid);
+    const e = this.mustGet(kid, 'promote');
     if (e.info.status === 'primary') return;
     if (e.info.status !== 'active') throw new KeyStateError(`key ${kid} is ${e.info.status}; only an active key can be promoted${e.info.status === 'retired' ? ' (reactivate it first)' : ''}`);
     this.demote(e.info.purpose);
@@ -105,7 +112,8 @@ export class KeyringManager {
    * An `encrypt` key's sessions can only be counted by the store: use `EncryptedStore.retireKey`.
    */
   retire(kid: string, options: RetireOptions = {}): void {
-    const e = this.mustGet(kid);
+    assertFlags(options, ['force'], 'retire');
+    const e = this.mustGet(kid, 'retire');
     const { status, purpose, demotedAt } = e.info;
     if (status === 'retired') return;
     if (status === 'primary') throw new KeyStateError(`key ${kid} is the primary ${purpose} key; promote another key first`);
@@ -124,7 +132,7 @@ export class KeyringManager {
 
   /** Brings a retired key back to `active` (undoes a retire). `key_state` for a destroyed key. */
   reactivate(kid: string): void {
-    const e = this.mustGet(kid);
+    const e = this.mustGet(kid, 'reactivate');
     if (e.info.status === 'active') return;
     if (e.info.status !== 'retired') throw new KeyStateError(`key ${kid} is ${e.info.status}; only a retired key can be reactivated`);
     e.info.status = 'active';
@@ -136,7 +144,7 @@ export class KeyringManager {
    * anything under it reports `unknown_key`. `key_state` unless the key is retired.
    */
   destroy(kid: string): void {
-    const e = this.mustGet(kid);
+    const e = this.mustGet(kid, 'destroy');
     if (e.info.status === 'destroyed') return;
     if (e.info.status !== 'retired') throw new KeyStateError(`key ${kid} is ${e.info.status}; retire it before destroying it`);
     e.info.status = 'destroyed';
@@ -153,7 +161,7 @@ export class KeyringManager {
   finish(): KeyEntry[] {
     this.assertOpen();
     this.ended = true;
-    const out = [...this.entries.values()];
+    const out = [...this.#entries.values()];
     checkInvariants(out);
     return out;
   }
@@ -164,15 +172,16 @@ export class KeyringManager {
     if (this.ended) throw new KeyStateError('this keyring manager has finished (its transaction is over); start a new transaction');
   }
 
-  private mustGet(kid: string): KeyEntry {
+  private mustGet(kid: string, method: string): KeyEntry {
+    assertKidArg(kid, method);
     this.assertOpen();
-    const e = this.entries.get(kid);
+    const e = this.#entries.get(kid);
     if (e === undefined) throw new UnknownKeyError();
     return e;
   }
 
   private demote(purpose: KeyPurpose): void {
-    for (const e of this.entries.values()) {
+    for (const e of this.#entries.values()) {
       if (e.info.purpose === purpose && e.info.status === 'primary') {
         e.info.status = 'active';
         e.info.demotedAt = this.options.now();
@@ -185,9 +194,11 @@ export class KeyringManager {
     checkKeyLength(purpose, key.length);
     let kid: string;
     do kid = base64urlId(this.options.random(9));
-    while (this.entries.has(kid));
+    while (this.#entries.has(kid));
     const e: KeyEntry = { info: { kid, purpose, status, createdAt: this.options.now() }, key };
-    this.entries.set(kid, e);
+    this.#entries.set(kid, e);
     return e;
   }
 }
+
+redactedView(KeyringManager, (m) => ({ changed: m.changed, keys: m.list() }));

@@ -10,15 +10,18 @@
  * - a destroyed key's material is erased (zeroed in memory, absent from every serialization);
  * - an unusable kid (absent, retired, destroyed, other purpose) is one `unknown_key`.
  */
-import { KeyStateError, UnknownKeyError } from '../contract/errors.js';
-import { intOption } from '../util/options.js';
+import { InvalidInputError, KeyStateError, UnknownKeyError } from '../contract/errors.js';
+import { wipeKey } from '../crypto/forget.js';
+import { intOption, optionsObject } from '../util/options.js';
 import { type RandomSource, secureRandom } from '../util/random.js';
 import { type KeysetEnvOptions, KeysetEnvSource } from './env.js';
 import { type KeysetFileOptions, KeysetFileSource } from './file.js';
 import { type KeyEntry, type KeysetJwks, checkInvariants, parseJwks, toJwks } from './jwks.js';
 import { tokenKeysOf } from './token-keys.js';
+import { assertFlags, assertFunction, assertKidArg, assertPurpose } from './args.js';
 import { KeyringManager, type KeyringManagerOptions, type RetireOptions } from './keyring-manager.js';
 import { KeyringSync, type WatchOptions } from './keyring-source.js';
+import { redactedView } from './redact.js';
 import type { KeyEncryptionProvider } from './providers/types.js';
 import type { KeyringSource } from './source.js';
 import { type WrappedKeysetDocument, unwrapKeyset, wrapKeyset } from './wrapped.js';
@@ -47,9 +50,11 @@ export interface UsableKey {
 }
 
 export class Keyring {
-  private entries = new Map<string, KeyEntry>();
-  private primaries: Record<KeyPurpose, UsableKey | undefined> = { encrypt: undefined, sign: undefined, hash: undefined };
-  private usable: Record<KeyPurpose, UsableKey[]> = { encrypt: [], sign: [], hash: [] };
+  // Key material lives in private fields only: nothing that walks the object (inspect, JSON,
+  // structuredClone, Object.entries) can reach it. See redact.ts.
+  #entries = new Map<string, KeyEntry>();
+  #primaries: Record<KeyPurpose, UsableKey | undefined> = { encrypt: undefined, sign: undefined, hash: undefined };
+  #usable: Record<KeyPurpose, UsableKey[]> = { encrypt: [], sign: [], hash: [] };
   private readonly listeners = new Set<() => void>();
   private readonly managerOptions: KeyringManagerOptions;
   readonly maxSessionLifetimeMs: number;
@@ -88,6 +93,8 @@ export class Keyring {
    * writable source is initialised, under its lock, with a generated keyset.
    */
   static async fromSource(source: KeyringSource, options: KeyringOptions & { createIfMissing?: boolean } = {}): Promise<Keyring> {
+    if (source === null || typeof source !== 'object' || typeof source.read !== 'function') throw new InvalidInputError('Keyring.fromSource needs a keyset source (read())');
+    options = optionsObject(options, 'keyring options');
     let current = await source.read();
     if (current === undefined && options.createIfMissing === true) {
       if (!source.writable || source.transaction === undefined) throw new KeyStateError(`${source.description} is read-only and holds no keyset`);
@@ -113,6 +120,7 @@ export class Keyring {
 
   /** A keyring from a wrapped keyset document (what `exportWrapped` returns). */
   static async fromWrapped(doc: WrappedKeysetDocument, provider: KeyEncryptionProvider, options: KeyringOptions = {}): Promise<Keyring> {
+    if (provider === null || typeof provider !== 'object' || typeof provider.unwrap !== 'function') throw new InvalidInputError('Keyring.fromWrapped needs a key-encryption provider (unwrap())');
     return new Keyring(parseJwks(await unwrapKeyset(doc, provider)), options);
   }
 
@@ -120,7 +128,8 @@ export class Keyring {
 
   /** The primary key of `purpose`: O(1), no allocation. Do not mutate the returned bytes. */
   primary(purpose: KeyPurpose): UsableKey {
-    const p = this.primaries[purpose];
+    assertPurpose(purpose, 'primary');
+    const p = this.#primaries[purpose];
     if (p === undefined) throw new KeyStateError(`the keyring holds no ${purpose} key`);
     return p;
   }
@@ -131,7 +140,9 @@ export class Keyring {
    * one `unknown_key`.
    */
   keyFor(purpose: KeyPurpose, kid: string): Uint8Array {
-    const e = this.entries.get(kid);
+    assertPurpose(purpose, 'keyFor');
+    if (typeof kid !== 'string') assertKidArg(kid, 'keyFor');
+    const e = this.#entries.get(kid);
     if (e === undefined || e.info.purpose !== purpose || e.key === undefined || (e.info.status !== 'primary' && e.info.status !== 'active')) {
       throw new UnknownKeyError();
     }
@@ -140,20 +151,23 @@ export class Keyring {
 
   /** Every usable key of `purpose`: the primary first, then the active ones (newest first). */
   keysFor(purpose: KeyPurpose): Array<{ kid: string; key: Uint8Array }> {
-    return this.usable[purpose].slice();
+    assertPurpose(purpose, 'keysFor');
+    return this.#usable[purpose].slice();
   }
 
   get(kid: string): KeyInfo | undefined {
-    const e = this.entries.get(kid);
+    assertKidArg(kid, 'get');
+    const e = this.#entries.get(kid);
     return e === undefined ? undefined : { ...e.info };
   }
 
   list(): KeyInfo[] {
-    return [...this.entries.values()].map((e) => ({ ...e.info }));
+    return [...this.#entries.values()].map((e) => ({ ...e.info }));
   }
 
   /** Calls `listener` after every change (mutation or reload that changed something). Returns an unsubscribe function. */
   onChange(listener: () => void): () => void {
+    assertFunction(listener, 'onChange listener');
     this.listeners.add(listener);
     return () => {
       this.listeners.delete(listener);
@@ -166,26 +180,33 @@ export class Keyring {
 
   /** `KeyringManager.rotate`: a fresh key of `purpose`, primary unless `activate: false`. */
   rotate(purpose: KeyPurpose, options: { activate?: boolean } = {}): KeyInfo {
+    assertPurpose(purpose, 'rotate');
+    assertFlags(options, ['activate'], 'rotate');
     return this.change((m) => m.rotate(purpose, options));
   }
 
   /** `KeyringManager.promote`: an active key becomes primary. */
   promote(kid: string): void {
+    assertKidArg(kid, 'promote');
     this.change((m) => m.promote(kid));
   }
 
   /** `KeyringManager.retire`: never the primary; sign/hash keys only after their lifetime rule unless forced. */
   retire(kid: string, options: RetireOptions = {}): void {
+    assertKidArg(kid, 'retire');
+    assertFlags(options, ['force'], 'retire');
     this.change((m) => m.retire(kid, options));
   }
 
   /** `KeyringManager.reactivate`: a retired key back to active. */
   reactivate(kid: string): void {
+    assertKidArg(kid, 'reactivate');
     this.change((m) => m.reactivate(kid));
   }
 
   /** `KeyringManager.destroy`: erases a retired key's material for good. */
   destroy(kid: string): void {
+    assertKidArg(kid, 'destroy');
     this.change((m) => m.destroy(kid));
   }
 
@@ -196,7 +217,7 @@ export class Keyring {
    * holds every key. Prefer a keyset file wrapped by a provider.
    */
   insecureExportCleartextJwks(): KeysetJwks {
-    return toJwks(this.entries.values());
+    return toJwks(this.#entries.values());
   }
 
   /**
@@ -210,7 +231,10 @@ export class Keyring {
   }
 
   /** The keyset wrapped (encrypted) by `provider`, safe to store; open it with `Keyring.fromWrapped`. */
-  exportWrapped(provider: KeyEncryptionProvider): Promise<WrappedKeysetDocument> {
+  async exportWrapped(provider: KeyEncryptionProvider): Promise<WrappedKeysetDocument> {
+    if (provider === null || typeof provider !== 'object' || typeof provider.wrap !== 'function' || typeof provider.name !== 'string') {
+      throw new InvalidInputError('exportWrapped: provider must be a key-encryption provider ({ name, wrap, unwrap })');
+    }
     return wrapKeyset(this.insecureExportCleartextJwks(), provider);
   }
 
@@ -239,6 +263,8 @@ export class Keyring {
    * survives atomic renames). The timer never keeps the process alive. Returns a stop function.
    */
   watch(options: WatchOptions = {}): () => void {
+    if (options === null || typeof options !== 'object') throw new InvalidInputError('watch: options must be an object');
+    if (options.onError !== undefined) assertFunction(options.onError, 'watch onError');
     if (this.sync === undefined) throw new KeyStateError('this keyring has no source that can be watched');
     return this.sync.watch(options);
   }
@@ -250,6 +276,7 @@ export class Keyring {
    * If `fn` throws, nothing is stored and this keyring keeps its keys.
    */
   async transaction<T>(fn: (manager: KeyringManager) => T | Promise<T>): Promise<T> {
+    assertFunction(fn, 'transaction callback');
     if (this.sync === undefined) throw new KeyStateError('this keyring has no source; change it directly');
     return this.sync.transaction(fn);
   }
@@ -267,7 +294,7 @@ export class Keyring {
           : `this keyring is backed by ${source.description}, which is read-only`,
       );
     }
-    const manager = new KeyringManager(this.entries.values(), this.managerOptions);
+    const manager = new KeyringManager(this.#entries.values(), this.managerOptions);
     const result = step(manager);
     if (manager.changed) {
       this.replace(manager.finish());
@@ -278,12 +305,12 @@ export class Keyring {
 
   private replace(entries: KeyEntry[]): void {
     checkInvariants(entries);
-    const old = this.entries;
-    this.entries = new Map(entries.map((e) => [e.info.kid, e]));
+    const old = this.#entries;
+    this.#entries = new Map(entries.map((e) => [e.info.kid, e]));
     // Material of keys destroyed elsewhere is wiped here too.
     for (const [kid, e] of old) {
-      const now = this.entries.get(kid);
-      if (e.key !== undefined && (now === undefined || now.info.status === 'destroyed') && now?.key !== e.key) e.key.fill(0);
+      const now = this.#entries.get(kid);
+      if (e.key !== undefined && (now === undefined || now.info.status === 'destroyed') && now?.key !== e.key) wipeKey(e.key);
     }
     this.rebuild();
   }
@@ -291,7 +318,7 @@ export class Keyring {
   private rebuild(): void {
     const primaries: Record<KeyPurpose, UsableKey | undefined> = { encrypt: undefined, sign: undefined, hash: undefined };
     const usable: Record<KeyPurpose, UsableKey[]> = { encrypt: [], sign: [], hash: [] };
-    const sorted = [...this.entries.values()].sort((a, b) => b.info.createdAt - a.info.createdAt);
+    const sorted = [...this.#entries.values()].sort((a, b) => b.info.createdAt - a.info.createdAt);
     for (const e of sorted) {
       if (e.key === undefined) continue;
       const k: UsableKey = Object.freeze({ kid: e.info.kid, key: e.key });
@@ -302,8 +329,8 @@ export class Keyring {
         usable[e.info.purpose].push(k);
       }
     }
-    this.primaries = primaries;
-    this.usable = usable;
+    this.#primaries = primaries;
+    this.#usable = usable;
   }
 
   private emit(): void {
@@ -319,9 +346,13 @@ export class Keyring {
 
 /** The keyring's options with their defaults, checked (`invalid_input`). */
 function managerOptions(options: KeyringOptions): KeyringManagerOptions {
+  options = optionsObject(options, 'keyring options');
   return Object.freeze({
     now: options.now ?? Date.now,
     random: options.random ?? secureRandom,
     maxSessionLifetimeMs: intOption(options.maxSessionLifetimeMs, DEFAULT_MAX_SESSION_LIFETIME_MS, 0, Number.MAX_SAFE_INTEGER, 'maxSessionLifetimeMs'),
   });
 }
+
+// Logged or serialized, a keyring shows where it comes from and its keys' ids and states only.
+redactedView(Keyring, (ring) => ({ source: ring.sourceDescription ?? 'memory', keys: ring.list() }));

@@ -19,6 +19,7 @@ import { assertSessionId } from '../contract/validate.js';
 import type { AeadAlgorithm, AeadEngineName } from '../crypto/aead/index.js';
 import type { RandomSource } from '../util/random.js';
 import type { Keyring, RetireOptions } from '../keys/keyring.js';
+import { redactedView } from '../keys/redact.js';
 import { LayerStore } from './layer-store.js';
 import { EnvelopeSealer, type Opened } from './sealer.js';
 
@@ -178,3 +179,6 @@ export class EncryptedStore extends LayerStore {
     }
   }
 }
+
+// Logged or serialized, the layer shows its namespace, algorithm and primary kid: never key bytes.
+redactedView(EncryptedStore, (store) => ({ namespace: store.namespace, algorithm: store.algorithm, primaryKid: store.keyring.keysFor('encrypt')[0]?.kid }));

@@ -9,6 +9,7 @@
  * (header, ns, id) triples produce the same AAD.
  */
 import { IntegrityError, InvalidInputError } from '../contract/errors.js';
+import { assertWellFormedText } from '../contract/validate.js';
 import { type AeadSpec, aeadSpecById } from '../crypto/aead/index.js';
 import { utf8Encode } from '../util/bytes.js';
 import { KID_PATTERN } from '../keys/types.js';
@@ -44,9 +45,11 @@ export function envelopeHeader(spec: AeadSpec, kid: string): Uint8Array {
   return out;
 }
 
-/** `u16be(len(ns)) || ns` for a namespace, checked (`invalid_input`): 1..255 UTF-8 bytes. */
+/** `u16be(len(ns)) || ns` for a namespace, checked (`invalid_input`): 1..255 UTF-8 bytes, well-formed UTF-16. */
 export function namespaceField(namespace: string): Uint8Array {
   if (typeof namespace !== 'string' || namespace.length === 0) throw new InvalidInputError('namespace must be a non-empty string');
+  // Two namespaces differing only in a lone surrogate would encode alike and share an AAD.
+  assertWellFormedText(namespace, 'namespace');
   const ns = utf8Encode(namespace);
   if (ns.length > MAX_NAMESPACE_BYTES) throw new InvalidInputError(`namespace must be at most ${MAX_NAMESPACE_BYTES} UTF-8 bytes`);
   const out = new Uint8Array(2 + ns.length);

@@ -5,14 +5,26 @@
  * is each backend's rule). A layer supplies only how records are transformed on the way in and out.
  */
 import { VersionedStore, type VersionedStoreOptions } from '../contract/versioned-store.js';
-import type { DeleteRecordOptions, ListOptions, ListPage, RecordStore, SessionState } from '../contract/store.js';
+import { InvalidInputError } from '../contract/errors.js';
+import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordStore, type SessionState, isIndexedStore, isRecordStore } from '../contract/store.js';
 
 export abstract class LayerStore extends VersionedStore<SessionState> {
+  /** Passed through when the inner store keeps the per-index listing, absent otherwise (see `isIndexedStore`). */
+  readonly listByIndex?: (index: string, options?: ListOptions) => Promise<ListPage>;
+
   constructor(
     protected readonly inner: RecordStore,
     options: VersionedStoreOptions = {},
   ) {
     super(options);
+    // A layer over something that is not a record store would fail on its first call, far from here.
+    if (!isRecordStore(inner as never)) throw new InvalidInputError('a layer needs an inner store with the record-level methods (loadRecord, saveRecord, deleteRecord)');
+    if (isIndexedStore(inner)) {
+      this.listByIndex = (index, listOptions) => {
+        this.assertOpen();
+        return inner.listByIndex(index, listOptions);
+      };
+    }
   }
 
   override async start(): Promise<void> {

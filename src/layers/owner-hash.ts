@@ -6,6 +6,7 @@
  * Inputs are domain-separated and length-unambiguous (a JSON array), so no two owners share bytes.
  */
 import { InvalidInputError } from '../contract/errors.js';
+import { assertWellFormedText } from '../contract/validate.js';
 import { utf8Encode } from '../util/bytes.js';
 import { hmacSha256 } from '../crypto/hmac.js';
 import { OWNER_HASH_LABEL, SUBJECT_HASH_LABEL, labelled } from '../crypto/labels.js';
@@ -26,6 +27,9 @@ function field(value: unknown, name: string, required: boolean): string | null {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_FIELD) {
     throw new InvalidInputError(`owner.${name} must be a non-empty string of at most ${MAX_FIELD} characters`);
   }
+  // A lone surrogate becomes U+FFFD in UTF-8: 'bob\uD800' would hash like 'bob\uFFFD', so one
+  // subject could revoke (or, with a chosen client id, reach) another's sessions.
+  assertWellFormedText(value, `owner.${name}`);
   return value;
 }
 

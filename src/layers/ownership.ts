@@ -11,7 +11,8 @@
  * layer, or the backend.
  */
 import { ConflictError, ExpiredError, InvalidInputError, NotFoundError, OwnerMismatchError, isSessionStoreError } from '../contract/errors.js';
-import type { ListOptions, ListPage, SaveOptions, SessionState, SessionStore } from '../contract/store.js';
+import type { ListOptions, ListPage, SaveOptions, SessionState, SessionStore, StateUpdater } from '../contract/store.js';
+import { changeName, partialOf } from '../contract/updater.js';
 import { assertPlainState, assertSessionId, mergeState, normalizeLimit } from '../contract/validate.js';
 import { base64urlEncode } from '../util/bytes.js';
 import { constantTimeEqualText } from '../crypto/compare.js';
@@ -21,8 +22,9 @@ import type { Keyring } from '../keys/keyring.js';
 import { createSessionId } from '../tokens/session-id.js';
 import type { KnownRecords } from './known-records.js';
 import { type Owner, ownerBytes, ownerHash, subjectHash } from './owner-hash.js';
+import { listOwnerIndex } from './owner-listing.js';
 import { RESERVED_PREFIX, type Revocations } from './revocations.js';
-import type { SessionMeta } from './sealed.js';
+import type { Sealed, SessionMeta } from './sealed.js';
 import { type SealedRecord, type SealedStep, type SealedStore, swapSealed } from './sealed-store.js';
 import { newMeta, renewedExpiry, roundTtl } from './ttl-policy.js';
 
@@ -44,6 +46,11 @@ export interface ScopedStoreContext {
   audit: (type: AuditEventType, operation: string, id: string) => void;
   /** Report a mismatch as `not_found` so a stranger cannot even learn that an id exists. */
   hideExistence: boolean;
+  /**
+   * With `hideExistence`: what a missing id spends instead of nothing, the work another owner's id
+   * costs before its `not_found` (decoy.ts). Resolves a sealed record that belongs to nobody.
+   */
+  decoy?: (() => Sealed) | undefined;
   /** The stack's injected clock: creation times and expiry checks use the TTL layer's time. */
   now: () => number;
   /** The injected random source new session ids are minted from. */
@@ -90,6 +97,16 @@ export class ScopedSessionStore implements SessionStore {
     throw this.ctx.hideExistence ? new NotFoundError() : new OwnerMismatchError();
   }
 
+  /**
+   * `not_found` for an id with no record. With `hideExistence` it first does what another owner's id
+   * costs (open and check the decoy, compare its owner), so the time of the answer does not tell a
+   * stranger whether the id exists (a timing oracle for live session ids).
+   */
+  private missing(): never {
+    if (this.ctx.hideExistence && this.ctx.decoy !== undefined) this.isMine(this.ctx.decoy().meta);
+    throw new NotFoundError();
+  }
+
   /** Constant-time owner check; a session without an owner (legacy) belongs to nobody here. */
   private isMine(meta: SessionMeta): boolean {
     if (meta.owner === undefined || meta.ownerKid === undefined) return false;
@@ -111,15 +128,14 @@ export class ScopedSessionStore implements SessionStore {
    * then the subject's revocation mark.
    */
   private async check(operation: string, id: string, rec: SealedRecord | undefined): Promise<SealedRecord> {
-    if (rec === undefined) throw new NotFoundError();
+    if (rec === undefined) this.missing();
     const { meta } = rec.sealed;
     if (!this.isMine(meta)) this.mismatch(operation, id);
     if (rec.expiresAt <= this.ctx.now()) {
       this.ctx.audit('expired', operation, id);
       throw new ExpiredError();
     }
-    const subject = meta.subject;
-    if (subject !== undefined && (this.ctx.revocations.cachedNotBefore(subject) ?? (await this.ctx.revocations.notBefore(subject))) > meta.createdAt) {
+    if (await this.isRevoked(meta)) {
       this.ctx.audit('revoked', operation, id);
       throw new ExpiredError('session revoked');
     }
@@ -127,14 +143,36 @@ export class ScopedSessionStore implements SessionStore {
     return rec;
   }
 
+  /** Whether the subject's revocation mark is later than the session's creation. */
+  private async isRevoked(meta: SessionMeta): Promise<boolean> {
+    const subject = meta.subject;
+    return subject !== undefined && (this.ctx.revocations.cachedNotBefore(subject) ?? (await this.ctx.revocations.notBefore(subject))) > meta.createdAt;
+  }
+
   /** Reads through the layers, reporting records that fail to open to the audit hook. */
-  private async read(operation: string, id: string): Promise<SealedRecord | undefined> {
-    try {
-      return await this.ctx.sealed.loadSealed(id);
-    } catch (err) {
-      if (isSessionStoreError(err, 'integrity') || isSessionStoreError(err, 'unknown_key')) this.ctx.audit('integrity', operation, id);
-      throw err;
-    }
+  private read(operation: string, id: string): Promise<SealedRecord | undefined> {
+    return readSealed(this.ctx, operation, id);
+  }
+
+  /**
+   * For the framework stores that never see the request (express-session, @fastify/session) and
+   * so learn a session's owner from the session: one read of `id`, then every check of `load`
+   * (owner hash, deadlines, revocation) and its renewal, as the owner `ownerOf` names from the
+   * sealed data. A wrong name fails the owner hash, so the sealed owner decides. Needs the stack's
+   * context, which only `SecureStore` holds: admin power, never reachable from a scoped view.
+   */
+  static async loadAsNamedOwner(
+    ctx: ScopedStoreContext,
+    id: string,
+    ownerOf: (data: SessionState) => Owner,
+  ): Promise<{ owner: Owner; state: SessionState; meta: SessionMeta; expiresAt: number }> {
+    assertClientSessionId(id);
+    const rec = await readSealed(ctx, 'load', id);
+    if (rec === undefined) throw new NotFoundError();
+    const view = new ScopedSessionStore(ctx, ownerOf(rec.sealed.data));
+    await view.check('load', id, rec);
+    await ctx.sealed.renew(id, rec);
+    return { owner: view.owner, state: rec.sealed.data, meta: rec.sealed.meta, expiresAt: rec.expiresAt };
   }
 
   async close(): Promise<void> {
@@ -214,8 +252,19 @@ export class ScopedSessionStore implements SessionStore {
       this.ctx.known.delete(id);
       for (let attempt = 0; attempt < 8; attempt++) {
         const rec = await this.ctx.sealed.loadSealed(id);
-        if (rec === undefined) return;
-        if (!this.isMine(rec.sealed.meta)) this.mismatch('delete', id);
+        if (rec === undefined) {
+          if (this.ctx.hideExistence && this.ctx.decoy !== undefined) this.isMine(this.ctx.decoy().meta);
+          return;
+        }
+        if (!this.isMine(rec.sealed.meta)) {
+          // Deleting a missing id resolves (delete is idempotent), so with hideExistence another
+          // owner's id must resolve too, deleting nothing: a `not_found` here would say it exists.
+          if (this.ctx.hideExistence) {
+            this.ctx.audit('owner_mismatch', 'delete', id);
+            return;
+          }
+          this.mismatch('delete', id);
+        }
         try {
           await this.ctx.sealed.deleteRecord(id, { ifVersion: rec.version });
           return;
@@ -227,13 +276,18 @@ export class ScopedSessionStore implements SessionStore {
     });
   }
 
-  async update(id: string, partial: SessionState): Promise<void> {
+  /** See `SessionStore.update`: a function runs after the owner check, on every attempt. */
+  async update(id: string, change: SessionState | StateUpdater): Promise<void> {
     assertClientSessionId(id);
-    assertPlainState(partial, 'partial');
-    await this.mutate('update', id, (rec) => ({
-      sealed: { meta: rec.sealed.meta, data: mergeState(rec.sealed.data, partial) },
-      expiresAt: renewedExpiry(this.ctx.sealed.policy, rec.sealed.meta, rec.expiresAt, this.ctx.now()),
-    }));
+    if (typeof change !== 'function') assertPlainState(change, 'partial');
+    await this.mutate('update', id, (rec) => {
+      const partial = partialOf(change, rec.sealed.data);
+      assertPlainState(partial, changeName(change));
+      return {
+        sealed: { meta: rec.sealed.meta, data: mergeState(rec.sealed.data, partial) },
+        expiresAt: renewedExpiry(this.ctx.sealed.policy, rec.sealed.meta, rec.expiresAt, this.ctx.now()),
+      };
+    });
   }
 
   async updateTtl(id: string, ttlMs: number): Promise<void> {
@@ -268,16 +322,27 @@ export class ScopedSessionStore implements SessionStore {
     });
   }
 
-  /** This owner's live sessions. Walks the whole store (each record is opened): an admin-scale operation. */
+  /**
+   * This owner's live sessions ("your active sessions", "sign out other devices"), a page at a time;
+   * a page may hold fewer than `limit` ids while a cursor follows. Every id listed was opened and
+   * checked as a load checks it: this owner, not expired, not revoked. With a backend that keeps the
+   * per-index listing (every built-in one), only the sessions filed under this owner's subject hash
+   * are opened (./owner-listing.ts); without one (the single-process adapter, a store of yours), the
+   * whole store is walked, each record opened: an admin-scale operation.
+   */
   async listActive(options: ListOptions = {}): Promise<ListPage> {
     const limit = normalizeLimit(options.limit);
-    const page = await this.ctx.sealed.listActive(options.cursor === undefined ? { limit } : { limit, cursor: options.cursor });
+    const byIndex = this.ctx.sealed.listByIndex;
+    const page =
+      byIndex === undefined
+        ? await this.ctx.sealed.listActive(options.cursor === undefined ? { limit } : { limit, cursor: options.cursor })
+        : await listOwnerIndex(byIndex, this.ctx.keyring, this.owner.subject, limit, options.cursor);
     const ids: string[] = [];
     const now = this.ctx.now();
     for (const id of page.ids) {
       if (id.startsWith(RESERVED_PREFIX)) continue;
       const rec = await this.ctx.sealed.loadSealed(id).catch(() => undefined);
-      if (rec !== undefined && rec.expiresAt > now && this.isMine(rec.sealed.meta)) ids.push(id);
+      if (rec !== undefined && rec.expiresAt > now && this.isMine(rec.sealed.meta) && !(await this.isRevoked(rec.sealed.meta))) ids.push(id);
     }
     return page.cursor === undefined ? { ids } : { ids, cursor: page.cursor };
   }
@@ -306,3 +371,12 @@ export class ScopedSessionStore implements SessionStore {
 }
 
 export type { Owner };
+
+async function readSealed(ctx: ScopedStoreContext, operation: string, id: string): Promise<SealedRecord | undefined> {
+  try {
+    return await ctx.sealed.loadSealed(id);
+  } catch (err) {
+    if (isSessionStoreError(err, 'integrity') || isSessionStoreError(err, 'unknown_key')) ctx.audit('integrity', operation, id);
+    throw err;
+  }
+}

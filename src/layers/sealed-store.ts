@@ -41,6 +41,11 @@ export interface SealedStore {
    */
   renew(id: string, rec: SealedRecord): Promise<void>;
   listActive(options?: ListOptions): Promise<ListPage>;
+  /**
+   * The ids filed under `index` (expired ones too), when the backend keeps the per-index listing.
+   * Every write of a record whose sealed meta names a subject files it under that subject hash.
+   */
+  readonly listByIndex?: ((index: string, options?: ListOptions) => Promise<ListPage>) | undefined;
   cleanupExpired(): Promise<number>;
 }
 

@@ -15,7 +15,9 @@ import { AEAD_SPECS, type Aead, type AeadAlgorithm, type AeadEngineName, type Ae
 import { hmacSha256 } from '../crypto/hmac.js';
 import { KEY_COUNTER_LABEL } from '../crypto/labels.js';
 import type { Keyring, UsableKey } from '../keys/keyring.js';
+import { redactedView } from '../keys/redact.js';
 import { base64urlEncode } from '../util/bytes.js';
+import { isSealed } from './sealed.js';
 import { type RandomSource, secureRandom } from '../util/random.js';
 import { MAX_ENVELOPE_OVERHEAD, envelopeAad, envelopeHeader, namespaceField, parseEnvelope } from './envelope.js';
 
@@ -72,7 +74,9 @@ export class Sealer {
   private readonly openers: Record<AeadAlgorithm, Aead>;
   private readonly random: RandomSource;
   private readonly purpose: string | undefined;
-  private current: KeyContext | undefined;
+  // The derived primary key (and the keyring's own) in a private field: nothing that walks this
+  // object (inspect, JSON, structuredClone) reaches it (threat: key material in logs).
+  #current: KeyContext | undefined;
   /** The derived keys this sealer sealed under, with their kid: what `encryptionCounts` adds up. */
   private readonly used = new Map<KeyCounter, string>();
 
@@ -100,12 +104,12 @@ export class Sealer {
   /** The primary `encrypt` key, derived; rebuilt whenever the keyring hands out another primary (rotation, reload). */
   primary(): KeyContext {
     const source = this.keyring.primary('encrypt');
-    let ctx = this.current;
+    let ctx = this.#current;
     if (ctx === undefined || ctx.source !== source) {
       const key = this.derive(source.key, this.algorithm);
       ctx = { kid: source.kid, spec: AEAD_SPECS[this.algorithm], key, counter: counterFor(key), source };
       this.used.set(ctx.counter, ctx.kid);
-      this.current = ctx;
+      this.#current = ctx;
     }
     return ctx;
   }
@@ -195,7 +199,8 @@ export class EnvelopeSealer extends Sealer {
   readonly maxEnvelopeBytes: number;
   readonly acceptPlaintext: boolean;
   private readonly nsField: Uint8Array;
-  private envelope: EnvelopeContext | undefined;
+  /** Private (#): holds the primary key context (see `#current`). */
+  #envelope: EnvelopeContext | undefined;
 
   constructor(options: EnvelopeSealerOptions) {
     super(options);
@@ -210,7 +215,7 @@ export class EnvelopeSealer extends Sealer {
 
   /** The state's JSON text and its UTF-8 length, validated (`invalid_input`) and bounded (`payload_too_large`). */
   serialize(value: SessionState): Plaintext {
-    const json = stateJson(value);
+    const json = sealedStateJson(value);
     // UTF-8 never takes fewer bytes than UTF-16 code units, so this refuses before measuring.
     if (json.length > this.maxPlaintextBytes) throw new PayloadTooLargeError(json.length, this.maxPlaintextBytes, 'state');
     const length = utf8Length(json);
@@ -259,11 +264,33 @@ export class EnvelopeSealer extends Sealer {
 
   private context(): EnvelopeContext {
     const ctx = this.primary();
-    let env = this.envelope;
+    let env = this.#envelope;
     if (env === undefined || env.ctx !== ctx) {
       env = { ctx, spec: ctx.spec, kid: ctx.kid, header: envelopeHeader(ctx.spec, ctx.kid) };
-      this.envelope = env;
+      this.#envelope = env;
     }
     return env;
+  }
+}
+
+// Logged or serialized, a sealer shows its algorithm, namespace and primary kid only.
+redactedView(Sealer, (sealer) => ({ algorithm: sealer.algorithm, primaryKid: primaryKidOf(sealer.keyring) }));
+redactedView(EnvelopeSealer, (sealer) => ({ namespace: sealer.namespace, algorithm: sealer.algorithm, primaryKid: primaryKidOf(sealer.keyring) }));
+
+function primaryKidOf(keyring: Keyring): string | undefined {
+  return keyring.keysFor('encrypt')[0]?.kid;
+}
+
+/**
+ * `stateJson` of what a layer seals. The layers above seal `{ meta, data }`, where `data` is the
+ * caller's state: a fault there is worded in the caller's own terms (`state.cookie`, not
+ * `state.data.cookie`), by validating `data` alone, which throws the same fault at its own path.
+ */
+function sealedStateJson(value: SessionState): string {
+  try {
+    return stateJson(value);
+  } catch (err) {
+    if (err instanceof InvalidInputError && isSealed(value)) stateJson(value.data);
+    throw err;
   }
 }

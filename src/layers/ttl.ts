@@ -12,10 +12,12 @@
  */
 import type { VersionedStoreOptions } from '../contract/versioned-store.js';
 import { ExpiredError, NotFoundError } from '../contract/errors.js';
-import type { RecordStore, SaveOptions, SaveRecordOptions, SessionState, StoredRecord } from '../contract/store.js';
+import type { RecordStore, SaveOptions, SaveRecordOptions, SessionState, StateUpdater, StoredRecord } from '../contract/store.js';
+import { changeName, partialOf } from '../contract/updater.js';
 import { MAX_TTL_MS, assertExpiresAt, assertSessionId, mergeState } from '../contract/validate.js';
-import { intOption } from '../util/options.js';
+import { intOption, optionsObject } from '../util/options.js';
 import { LayerStore } from './layer-store.js';
+import { redactedView } from '../keys/redact.js';
 import { type Sealed, asSealed, isSealed, toState } from './sealed.js';
 import { type SealedRecord, type SealedStep, type SealedStore, swapSealed } from './sealed-store.js';
 import {
@@ -59,6 +61,7 @@ export class TtlStore extends LayerStore implements SealedStore {
   private readonly counters: TtlStats = { renewals: 0, renewalsSkipped: 0, sweeps: 0, sweepErrors: 0 };
 
   constructor(inner: RecordStore, options: TtlOptions = {}) {
+    options = optionsObject(options, 'TtlStore options');
     const policy = ttlPolicy(options);
     super(inner, { ...options, defaultTtlMs: policy.idleMs });
     this.policy = policy;
@@ -126,7 +129,11 @@ export class TtlStore extends LayerStore implements SealedStore {
     assertExpiresAt(options.expiresAt);
     const expiresAt = clampToDeadline(sealed.meta, options.expiresAt);
     const next: Sealed = { meta: sealed.meta.expiresAt === expiresAt ? sealed.meta : { ...sealed.meta, expiresAt }, data: sealed.data };
-    return this.inner.saveRecord(id, toState(next), { ...options, expiresAt });
+    // A session bound to an owner is filed under its subject hash (the keyed hash the ownership
+    // layer sealed into meta.subject, never the subject), on every write, whichever path made it:
+    // `revokeOwner` finds the subject's sessions there, and `for(owner).listActive` lists them.
+    const index = options.index ?? sealed.meta.subject;
+    return this.inner.saveRecord(id, toState(next), index === undefined ? { ...options, expiresAt } : { ...options, expiresAt, index });
   }
 
   async renew(id: string, rec: SealedRecord): Promise<void> {
@@ -195,14 +202,18 @@ export class TtlStore extends LayerStore implements SealedStore {
     return rec.sealed.data;
   }
 
-  override async update(id: string, partial: SessionState): Promise<void> {
+  override async update(id: string, change: SessionState | StateUpdater): Promise<void> {
     this.assertOpen();
     assertSessionId(id);
-    this.assertIncoming(partial, 'partial');
-    await this.mutateSealed(id, (rec) => ({
-      sealed: { meta: rec.sealed.meta, data: mergeState(rec.sealed.data, partial) },
-      expiresAt: renewedExpiry(this.policy, rec.sealed.meta, rec.expiresAt, this.now()),
-    }));
+    if (typeof change !== 'function') this.assertIncoming(change, 'partial');
+    await this.mutateSealed(id, (rec) => {
+      const partial = partialOf(change, rec.sealed.data);
+      this.assertIncoming(partial, changeName(change));
+      return {
+        sealed: { meta: rec.sealed.meta, data: mergeState(rec.sealed.data, partial) },
+        expiresAt: renewedExpiry(this.policy, rec.sealed.meta, rec.expiresAt, this.now()),
+      };
+    });
   }
 
   override async updateTtl(id: string, ttlMs: number): Promise<void> {
@@ -223,3 +234,6 @@ export class TtlStore extends LayerStore implements SealedStore {
     return rec;
   }
 }
+
+// Logged or serialized: the lifetimes only (threat: key material in logs, via the layers below).
+redactedView(TtlStore, (store) => ({ idleMs: store.idleMs, absoluteMs: store.absoluteMs }));

@@ -39,6 +39,8 @@ import {
   compareAndSwap,
   constantTimeEqual,
   intOption,
+  redactedView,
+  optionsObject,
   keyUsage,
   labelled,
   rekey,
@@ -80,6 +82,7 @@ export class McpEventLog {
   private readonly sealed: SealedRecords;
 
   constructor(options: McpEventLogOptions) {
+    options = optionsObject(options, 'McpEventLog options', false);
     this.onError = options.onError ?? (() => {});
     this.maxEventsPerSession = intOption(options.maxEventsPerSession, DEFAULT_MAX_EVENTS_PER_SESSION, 1, 100_000, 'maxEventsPerSession');
     this.store = new EncryptedStore(options.backend, {
@@ -240,3 +243,7 @@ export class SessionEventStore implements EventStore {
     return first.s;
   }
 }
+
+// Logged or serialized: the namespace and bounds only, never the sealer's keys or a session's events.
+redactedView(McpEventLog, (log) => ({ namespace: log.store.namespace, maxEventsPerSession: log.maxEventsPerSession }));
+redactedView(SessionEventStore, () => ({}));

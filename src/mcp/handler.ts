@@ -19,8 +19,8 @@
  */
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type Owner, type RecordStore, type SecureStore, type SessionState, isSessionStoreError } from '../internal.js';
-import { intOption } from '../util/options.js';
+import { BackendUnavailableError, type Owner, type RecordStore, type SecureStore, type SessionState, isSessionStoreError, redactedView } from '../internal.js';
+import { intOption, optionsObject } from '../util/options.js';
 import { McpEventLog } from './event-store.js';
 import { BodyError, isJsonRequest, jsonRpcError, readJsonBody, sessionNotFound } from './http.js';
 import { LiveSessions } from './live-sessions.js';
@@ -124,6 +124,7 @@ export class McpSessions {
   private closed = false;
 
   constructor(options: McpSessionsOptions) {
+    options = optionsObject(options, 'mcpSessions options', false);
     // Options first, so a bad one refuses before an event log is built.
     this.local = new LiveSessions(intOption(options.maxLocalSessions, 1000, 1, Number.MAX_SAFE_INTEGER, 'maxLocalSessions'));
     this.maxBody = intOption(options.maxBodyBytes, DEFAULT_MAX_BODY, 1, Number.MAX_SAFE_INTEGER, 'maxBodyBytes');
@@ -223,7 +224,7 @@ export class McpSessions {
     }
     await response.body?.cancel().catch(() => undefined);
     await live.close();
-    this.onError(new Error('a new MCP session could not be stored'), 'initialize');
+    this.onError(new BackendUnavailableError('a new MCP session could not be stored'), 'initialize');
     return jsonRpcError(503, -32000, 'Service unavailable');
   }
 
@@ -379,3 +380,6 @@ export class McpSessions {
 export function mcpSessions(options: McpSessionsOptions): McpSessions {
   return new McpSessions(options);
 }
+
+// Logged or serialized: the namespace and the counters only (threat: key material in logs).
+redactedView(McpSessions, (sessions) => ({ namespace: sessions.store.namespace, events: sessions.events !== undefined }));

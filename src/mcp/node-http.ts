@@ -5,6 +5,7 @@
  */
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InvalidInputError } from '../internal.js';
 
 interface WebHandler {
   handleRequest(request: Request, options?: { authInfo?: AuthInfo; parsedBody?: unknown }): Promise<Response>;
@@ -89,6 +90,8 @@ export async function handleNodeRequest(
   res: ServerResponse,
   parsedBody?: unknown,
 ): Promise<void> {
+  if (typeof handler?.handleRequest !== 'function') throw new InvalidInputError('handleNodeRequest needs a handler with handleRequest (an mcpSessions() instance)');
+  if (req === null || typeof req !== 'object' || res === null || typeof res !== 'object') throw new InvalidInputError('handleNodeRequest needs a Node request and response');
   const body = parsedBody ?? req.body;
   const request = toWebRequest(req, body === undefined);
   const response = await handler.handleRequest(request, {

@@ -31,6 +31,7 @@ import {
   base64urlDecode,
   base64urlEncode,
   intOption,
+  optionsObject,
   isSessionStoreError,
   labelled,
   utf8Decode,
@@ -65,6 +66,7 @@ export interface RequestStateCodec {
 }
 
 export function requestStateCodec(options: RequestStateCodecOptions): RequestStateCodec {
+  optionsObject(options, 'requestStateCodec options', false);
   const { keyring, namespace } = options;
   const purpose = options.purpose ?? 'requestState';
   const ttlMs = intOption(options.ttlMs, 15 * 60 * 1000, 1, MAX_TTL_MS, 'ttlMs');

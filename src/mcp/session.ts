@@ -22,7 +22,7 @@ import type {
 } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/sdk/types.js';
 import type { Owner, SecureStore, SessionState } from '../internal.js';
-import { InvalidInputError, createSessionId } from '../internal.js';
+import { BackendUnavailableError, InvalidInputError, assertState, createSessionId, partialOf } from '../internal.js';
 import type { McpEventLog, SessionEventStore } from './event-store.js';
 import { loadTransportModule } from './sdk.js';
 import { INIT_KEY, LOG_LEVEL_KEY, type StoredInit, appState, assertAppPartial, isLogLevel } from './reserved-keys.js';
@@ -37,8 +37,17 @@ export interface McpSessionContext {
   readonly restored: boolean;
   /** The application's state of this session (the reserved `$mcp:` keys left out). */
   state(): Promise<SessionState>;
-  /** Merges `partial` into the application's state, atomically (compare-and-swap in the store). */
-  update(partial: SessionState): Promise<void>;
+  /**
+   * Changes the application's state atomically and resolves it as written (the reserved keys left
+   * out). `change` is merged shallowly; or pass a function `(current) => partial` for a
+   * read-modify-write (`update((s) => ({ count: Number(s.count ?? 0) + 1 }))`): it runs inside the
+   * store's compare-and-swap loop, so it may run more than once, on the state as it is then, and
+   * must be pure and synchronous (no I/O, no side effects). Never `state()` then `update(value)`:
+   * another request of the session (on any instance) can write in between, and its change is lost.
+   * Rejects `conflict` when other writers kept winning for the store's whole retry budget (nothing
+   * is written then), `not_found` / `expired` when the session is gone.
+   */
+  update(change: SessionState | ((current: SessionState) => SessionState)): Promise<SessionState>;
 }
 
 /** An `McpServer` or a low-level `Server`. */
@@ -174,7 +183,7 @@ export class LiveSession {
   }
 
   private eventStore(): SessionEventStore {
-    if (this.events === undefined) throw new Error('session events used before the session id exists');
+    if (this.events === undefined) throw new InvalidInputError('session events used before the session id exists');
     return this.events;
   }
 
@@ -197,10 +206,29 @@ export class LiveSession {
         const { sid, scoped: s } = scoped();
         return appState(await s.load(sid));
       },
-      async update(partial: SessionState) {
-        assertAppPartial(partial);
+      async update(change: SessionState | ((current: SessionState) => SessionState)) {
+        if (typeof change !== 'function') {
+          assertState(change, 'partial');
+          assertAppPartial(change);
+        }
         const { sid, scoped: s } = scoped();
-        await s.update(sid, partial);
+        let written: SessionState | undefined;
+        // Runs inside the store's compare-and-swap loop: the last run is the one written.
+        await s.update(sid, (current) => {
+          const app = appState(current);
+          let partial: SessionState;
+          if (typeof change === 'function') {
+            const result = partialOf(change, app);
+            assertState(result, 'the state returned by the update function');
+            assertAppPartial(result);
+            partial = result;
+          } else {
+            partial = change;
+          }
+          written = { ...app, ...partial };
+          return partial;
+        });
+        return written!;
       },
     };
   }
@@ -266,7 +294,7 @@ export class LiveSession {
     const clientInfo = low.getClientVersion();
     const capabilities = low.getClientCapabilities();
     if (this.sid === undefined || this.owner === undefined || typeof negotiated !== 'string' || clientInfo === undefined || capabilities === undefined) {
-      throw new Error('initialize finished without a session id or client information');
+      throw new InvalidInputError('initialize finished without a session id or client information');
     }
     const init: StoredInit = {
       v: 1,
@@ -279,7 +307,7 @@ export class LiveSession {
   }
 
   private async persist(partial: SessionState): Promise<void> {
-    if (this.sid === undefined || this.owner === undefined) throw new Error('session not bound');
+    if (this.sid === undefined || this.owner === undefined) throw new InvalidInputError('the MCP session is not bound to a stored session yet');
     await this.deps.store.for(this.owner).update(this.sid, partial);
   }
 
@@ -298,7 +326,7 @@ export class LiveSession {
         method: 'initialize',
         params: { protocolVersion: init.protocolVersion, capabilities: init.capabilities, clientInfo: init.clientInfo },
       });
-      if (low.getClientCapabilities() === undefined) throw new Error('replayed initialize was not accepted');
+      if (low.getClientCapabilities() === undefined) throw new BackendUnavailableError('the stored session could not be restored: its replayed initialize was not accepted');
       const session = { ...base, 'mcp-session-id': this.token!, 'mcp-protocol-version': init.protocolVersion };
       await this.feed(url, session, authInfo, { jsonrpc: '2.0', method: 'notifications/initialized' });
       if (logLevel !== undefined) {
@@ -321,10 +349,10 @@ export class LiveSession {
         (async () => {
           const res = await this.transport.handleRequest(request, { parsedBody: body, ...(authInfo === undefined ? {} : { authInfo }) });
           const text = await res.text();
-          if (!res.ok) throw new Error(`replay refused by the SDK (${res.status}): ${text.slice(0, 200)}`);
+          if (!res.ok) throw new BackendUnavailableError(`the stored session could not be restored: replay refused by the SDK (${res.status}): ${text.slice(0, 200)}`);
         })(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('replay timed out')), REPLAY_TIMEOUT_MS);
+          timer = setTimeout(() => reject(new BackendUnavailableError('the stored session could not be restored: replay timed out')), REPLAY_TIMEOUT_MS);
         }),
       ]);
     } finally {

@@ -3,6 +3,7 @@ export { createFakeClock, type FakeClock } from './clock.js';
 export { expectCode, sampleState } from './helpers.js';
 export {
   type ContractOptions,
+  type IndexSwitches,
   type ListingSwitches,
   type RecordLevelSwitches,
   runStoreContract,

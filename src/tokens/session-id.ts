@@ -5,10 +5,10 @@
  * for a command-line option).
  */
 import { base64urlId } from '../util/bytes.js';
-import { type RandomSource, secureRandom } from '../util/random.js';
+import { type RandomSource, drawRandom } from '../util/random.js';
 
 export const SESSION_ID_BYTES = 24;
 
-export function createSessionId(random: RandomSource = secureRandom): string {
-  return base64urlId(random(SESSION_ID_BYTES));
+export function createSessionId(random?: RandomSource): string {
+  return base64urlId(drawRandom(random, SESSION_ID_BYTES));
 }

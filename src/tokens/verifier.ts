@@ -8,6 +8,7 @@
  * owner revoked ("log out everywhere") or a session idle past its idle window still passes here
  * until the token's `exp`; the origin's `resume` refuses them. See docs/edge.md.
  */
+import { optionsObject } from '../util/options.js';
 import { InvalidInputError, isSessionStoreError } from '../contract/errors.js';
 import { Keyring } from '../keys/keyring.js';
 import type { KeysetJwks } from '../keys/jwks.js';
@@ -29,6 +30,8 @@ export interface TokenVerifier {
  * secret that leaks must never expose session contents. A malformed set is `key_state`.
  */
 export function tokenVerifier(keys: KeysetJwks | string, options: TokenVerifierOptions = {}): TokenVerifier {
+  options = optionsObject(options, 'tokenVerifier options');
+  if (typeof keys !== 'string' && (keys === null || typeof keys !== 'object')) throw new InvalidInputError('token keys must be a JWK Set or its JSON text');
   let jwks: unknown = keys;
   if (typeof keys === 'string') {
     try {

@@ -49,6 +49,11 @@ export interface AcquireLockOptions {
 
 export interface LockHandle {
   readonly path: string;
+  /**
+   * Touches the lock file's mtime if it still holds our token, so an `{ olderThanMs }` rule never
+   * judges a live holder stale. Resolves false when the lock is no longer ours (taken over).
+   */
+  refresh(): Promise<boolean>;
   release(): Promise<void>;
 }
 
@@ -141,6 +146,16 @@ function handle(fs: Fsp, path: string, content: string): LockHandle {
   let released = false;
   return {
     path,
+    async refresh() {
+      if (released) return false;
+      const raw = await fs.readFile(path, 'utf8').catch(() => undefined);
+      if (raw !== content) return false;
+      const now = new Date();
+      return fs.utimes(path, now, now).then(
+        () => true,
+        () => false,
+      );
+    },
     async release() {
       if (released) return;
       released = true;

@@ -44,3 +44,20 @@ export function parseIntOption(text: string, min: number, max: number, name: str
   if (!/^[0-9]{1,16}$/.test(digits)) throw new InvalidInputError(`${name} must be an integer in ${min}..${max}, got ${describe(text)}`);
   return intOption(Number(digits), min, min, max, name);
 }
+
+/**
+ * `value` as an options object: a non-null object, or `{}` when it is undefined and `optional`.
+ * Anything else is `invalid_input` naming `what`, before any field of it is read (so a JavaScript
+ * caller passing nothing, `null` or a string gets a typed error, never a `TypeError`).
+ */
+export function optionsObject<T extends object>(value: T | undefined, what: string, optional = true): T {
+  if (value === undefined && optional) return {} as T;
+  if (value !== null && typeof value === 'object') return value;
+  throw new InvalidInputError(`${what} must be an object, got ${value === null ? 'null' : typeof value}`);
+}
+
+/** `value` when it is a Uint8Array (a Buffer is one), otherwise `invalid_input` naming `name`. */
+export function bytesArgument(value: unknown, name: string): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  throw new InvalidInputError(`${name} must be a Uint8Array, got ${describe(value)}`);
+}

@@ -56,3 +56,43 @@ export function raceDeadline<T, U>(p: Promise<T>, deadline: number, onTimeout: (
     );
   });
 }
+
+// ---- when the current operation was called ------------------------------------------------------
+
+/**
+ * The call time of the operation on whose behalf the code running right now works, or undefined.
+ *
+ * Why: a call's time bound must include the time it spent queued behind other calls on the same id
+ * (otherwise the k-th of k queued calls settles after k bounds), and the backend that enforces the
+ * bound sits under layers whose record-level signatures carry no deadline. So the queue and the
+ * compare-and-swap loop set this around each SYNCHRONOUS call they make into the store below
+ * (`asOperationStartedAt`), and a backend reads it on entry, before its first `await`, to count its
+ * budget from the caller's call (`operationDeadline`). JavaScript runs one synchronous stretch at a
+ * time, so the value cannot leak into another operation; a path that awaits before reaching the
+ * backend simply loses it, and the backend falls back to counting from its own entry.
+ */
+let startedAt: number | undefined;
+
+/** When the current operation was called (epoch ms), if one is running synchronously right now. */
+export function operationStart(): number | undefined {
+  return startedAt;
+}
+
+/** Runs `fn` synchronously as part of an operation called at `start` (epoch ms); restores the previous value. */
+export function asOperationStartedAt<T>(start: number | undefined, fn: () => T): T {
+  const previous = startedAt;
+  startedAt = start;
+  try {
+    return fn();
+  } finally {
+    startedAt = previous;
+  }
+}
+
+/**
+ * The deadline (epoch ms) of an operation with a budget of `budgetMs`: counted from when the current
+ * operation was called (time spent queued counts), or from now outside any operation.
+ */
+export function operationDeadline(budgetMs: number): number {
+  return (startedAt ?? Date.now()) + budgetMs;
+}

@@ -93,7 +93,8 @@ describe.skipIf(skip !== undefined)('PostgresStore (real PostgreSQL)', () => {
         `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname`,
         [parseTableName(table).schema, parseTableName(table).name],
       );
-      expect(rows.map((r: { indexname: string }) => r.indexname)).toEqual([`${parseTableName(table).name}_expires_at_idx`, `${parseTableName(table).name}_pkey`]);
+      const name = parseTableName(table).name;
+      expect(rows.map((r: { indexname: string }) => r.indexname)).toEqual([`${name}_expires_at_idx`, `${name}_index_key_idx`, `${name}_pkey`]);
       for (const s of stores) await s.close();
     });
 

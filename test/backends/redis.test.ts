@@ -508,6 +508,21 @@ describe.skipIf(clusterSkip !== undefined)('RedisStore on a local 3-node Redis C
     }
   });
 
+  it('files and lists by index on a Cluster (every index script stays in one slot)', async () => {
+    const ids = Array.from({ length: 40 }, (_, i) => `cix${String(i).padStart(2, '0')}`);
+    for (const id of ids) await store.saveRecord(id, { n: 1 }, { expiresAt: t + 60_000, index: 'subject-hash' });
+    await store.saveRecord(ids[0]!, { n: 2 }, { expiresAt: t + 60_000 }); // kept filed
+    await store.deleteRecord(ids[1]!);
+    const listed: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listByIndex('subject-hash', cursor === undefined ? { limit: 7 } : { limit: 7, cursor });
+      listed.push(...page.ids);
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    expect(listed).toEqual(ids.filter((id) => id !== ids[1]));
+  });
+
   it('a cursor naming a node that left the cluster continues with the next node', async () => {
     const cursor = encodeListCursor({ node: '127.0.0.1:1', scan: '123', carried: [] });
     const page = await store.listActive({ limit: 1000, cursor });

@@ -162,7 +162,7 @@ for (const runtime of ['workerd', 'bun', 'deno'] as const) {
         await originStore.revokeOwner('carol');
         const before = originHits;
         expect(await call({ authorization: `Bearer ${deletedToken}`, 'x-test-subject': 'bob' })).toEqual({ status: 404, body: { origin: 'not_found' } });
-        expect(await call({ authorization: `Bearer ${revokedToken}`, 'x-test-subject': 'carol' })).toEqual({ status: 401, body: { origin: 'expired' } });
+        expect(await call({ authorization: `Bearer ${revokedToken}`, 'x-test-subject': 'carol' })).toEqual({ status: 404, body: { origin: 'not_found' } });
         expect(originHits).toBe(before + 2);
       });
 

@@ -88,7 +88,7 @@ describe('tokenVerifier', () => {
     expect(edge.verify(ta, alice).sessionId).toBe(a);
     expect(edge.verify(tb, alice).sessionId).toBe(b);
     expect(await rejection(store.resume(ta, alice))).toBe('not_found');
-    expect(await rejection(store.resume(tb, alice))).toBe('expired') // a revoked session reads as expired;
+    expect(await rejection(store.resume(tb, alice))).toBe('not_found'); // revokeOwner deletes the subject's sessions
   });
 
   it('refuses a whole keyset (encrypt keys must never reach the edge) and sets without token keys', () => {

@@ -46,8 +46,12 @@ function runExample(env: Record<string, string>): Promise<{ url: string; child: 
   });
 }
 
-async function connect(url: string | URL, token: string) {
-  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
+async function connect(url: string | URL, token: string, sessionId?: string) {
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers: { authorization: `Bearer ${token}` } },
+    // With a session id the client joins that session (no second initialize).
+    ...(sessionId === undefined ? {} : { sessionId }),
+  });
   const client = new Client({ name: 'example-test', version: '1.0.0' });
   await client.connect(transport);
   return { client, transport };
@@ -106,4 +110,49 @@ describe('examples/mcp-server.ts', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 40_000);
+
+  it('50 concurrent increments of one session on two instances: the count is exactly the calls that resolved', async (ctx) => {
+    const skip = await serviceSkipReason('redis');
+    if (skip !== undefined) return ctx.skip();
+    const dir = mkdtempSync(join(tmpdir(), 'sss-mcp-example-'));
+    const prefix = `ssstest:mcp-example:${uniqueSuffix()}:`;
+    const env = { REDIS_URL, SSS_PREFIX: prefix, SSS_KEYSET: join(dir, 'mcp.keyset.json'), SSS_KEYSET_PASSPHRASE: 'correct horse battery staple' };
+    const redis = new Redis(REDIS_URL);
+    try {
+      await Keyring.fromFile(env.SSS_KEYSET, { provider: passphraseProvider(env.SSS_KEYSET_PASSPHRASE), createIfMissing: true });
+      const [one, two] = await Promise.all([runExample({ ...env, INSTANCE: 'one' }), runExample({ ...env, INSTANCE: 'two' })]);
+      const a = await connect(one.url, 'alice-demo-token');
+      const b = await connect(two.url, 'alice-demo-token', a.transport.sessionId!);
+      try {
+        // Both instances hold the session live before the burst, so every call is a store update.
+        expect(await call(a.client, 'where')).toEqual({ instance: 'one', restored: false });
+        expect(await call(b.client, 'where')).toEqual({ instance: 'two', restored: true });
+        const results = await Promise.all(
+          Array.from({ length: 50 }, async (_, i) => {
+            const result = await (i % 2 === 0 ? a : b).client.callTool({ name: 'count', arguments: {} });
+            return { isError: (result as { isError?: boolean }).isError === true, body: JSON.parse(resultText(result)) as Record<string, unknown> };
+          }),
+        );
+        const resolved = results.filter((r) => !r.isError);
+        // Every call that did not resolve says why, typed: a conflict (nothing written).
+        for (const r of results.filter((x) => x.isError)) expect(r.body).toEqual({ error: 'conflict' });
+        // Each resolved call wrote a distinct count: none was lost or written twice.
+        const counts = resolved.map((r) => r.body.count as number).sort((x, y) => x - y);
+        expect(counts).toEqual(Array.from({ length: resolved.length }, (_, i) => i + 1));
+        expect(new Set(resolved.map((r) => r.body.instance))).toEqual(new Set(['one', 'two']));
+        // The stored count equals the number of calls that resolved.
+        expect(await call(b.client, 'count')).toMatchObject({ count: resolved.length + 1 });
+      } finally {
+        await a.client.close();
+        await b.client.close();
+        one.child.kill('SIGTERM');
+        two.child.kill('SIGTERM');
+      }
+    } finally {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await redis.quit();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -64,9 +64,10 @@ describe('ownership', () => {
     const fresh = await store.for(alice).create({ v: 2 });
     await expectCode(store.for(bob).load(old), 'owner_mismatch');
     clock.advance(1);
-    await store.revokeOwner('alice');
-    await expectCode(store.for(alice).load(old), 'expired');
-    await expectCode(store.for(alice).load(fresh), 'expired');
+    expect(await store.revokeOwner('alice')).toBe(2);
+    // Deleted, not merely marked: under either hash key.
+    await expectCode(store.for(alice).load(old), 'not_found');
+    await expectCode(store.for(alice).load(fresh), 'not_found');
   });
 
   it('audit events carry no session id, owner or state', async () => {

@@ -21,6 +21,12 @@ export function buildDemoServer(ctx: McpSessionContext, instance: string): McpSe
     return text('ok');
   });
 
+  server.registerTool('increment', { description: 'Adds one to a counter (read-modify-write)', inputSchema: { key: z.string() } }, async ({ key }) => {
+    // The key comes from the client: a reserved one must be refused from inside the function too.
+    const written = await ctx.update((s) => ({ [key]: Number(s[key] ?? 0) + 1 }));
+    return text(written);
+  });
+
   server.registerTool('recall', { description: 'Returns the session state' }, async () => text(await ctx.state()));
 
   server.registerTool('confirm', { description: 'Asks the user to confirm', inputSchema: { question: z.string() } }, async ({ question }) => {
@@ -29,8 +35,7 @@ export function buildDemoServer(ctx: McpSessionContext, instance: string): McpSe
       requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] },
     });
     const confirmed = answer.action === 'accept' && answer.content?.ok === true;
-    const count = Number((await ctx.state()).confirmations ?? 0) + (confirmed ? 1 : 0);
-    await ctx.update({ confirmed, confirmations: count });
+    await ctx.update((s) => ({ confirmed, confirmations: Number(s.confirmations ?? 0) + (confirmed ? 1 : 0) }));
     return text({ action: answer.action, confirmed, instance });
   });
 

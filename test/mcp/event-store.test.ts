@@ -24,6 +24,34 @@ async function replay(store: ReturnType<McpEventLog['forSession']>, after: strin
 }
 
 describe('McpEventLog', () => {
+  it('costs 3 backend round trips per event, 4 once past the cap (the figures docs/mcp.md gives)', async () => {
+    const backend = new MemoryStore();
+    const calls: string[] = [];
+    const counted = new Proxy(backend, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (prop === 'loadRecord' || prop === 'saveRecord' || prop === 'deleteRecord') calls.push(prop);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const log = new McpEventLog({ backend: counted, keyring: Keyring.generate(), namespace: 'ns:events', maxEventsPerSession: 2 });
+    const s = log.forSession('sid-cost', later);
+    const perEvent: string[][] = [];
+    for (let i = 1; i <= 3; i++) {
+      calls.length = 0;
+      await s.storeEvent('_GET_stream', msg(i));
+      perEvent.push([...calls]);
+    }
+    expect(perEvent).toEqual([
+      ['loadRecord', 'saveRecord', 'saveRecord'],
+      ['loadRecord', 'saveRecord', 'saveRecord'],
+      ['loadRecord', 'saveRecord', 'saveRecord', 'deleteRecord'],
+    ]);
+  });
+
   it('continues the sequence on another instance and replays only the stream of the event id', async () => {
     const { a, b } = setup(100);
     const onA = a.forSession('sid-1', later);

@@ -10,7 +10,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Keyring, MemoryStore, type RecordStore, type SaveRecordOptions, type SecureStore, type SessionState, secureStore } from '../../src/index.js';
+import { type AuditEvent, Keyring, MemoryStore, type RecordStore, type SaveRecordOptions, type SecureStore, type SessionState, secureStore } from '../../src/index.js';
 import { type McpSessions, type McpSessionsOptions, mcpSessions } from '../../src/mcp/index.js';
 import { INIT_KEY, LOG_LEVEL_KEY } from '../../src/mcp/reserved-keys.js';
 import { codeOf } from '../support/codes.js';
@@ -151,7 +151,38 @@ describe('new sessions', () => {
   });
 });
 
+describe('session.update with a function', () => {
+  it('runs it on the application state, resolves the state written, and loses no concurrent call', async () => {
+    const w = world();
+    const { url } = await instance(w, 'A');
+    const { client, token } = await connect(url, 'alice');
+    await client.callTool({ name: 'remember', arguments: { key: 'other', value: 'kept' } });
+    expect(JSON.parse(resultText(await client.callTool({ name: 'increment', arguments: { key: 'n' } })))).toEqual({ other: 'kept', n: 1 });
+    await Promise.all(Array.from({ length: 20 }, () => client.callTool({ name: 'increment', arguments: { key: 'n' } })));
+    const { state } = await w.store.inspect(sidOf(token));
+    expect(state.n).toBe(21);
+    // The reserved keys are neither shown to the function nor writable through what it returns.
+    const bad = await client.callTool({ name: 'increment', arguments: { key: '$mcp:logLevel' } });
+    expect(bad.isError).toBe(true);
+    expect((await w.store.inspect(sidOf(token))).state[LOG_LEVEL_KEY]).toBeUndefined();
+  });
+});
+
 describe('requests with a session id', () => {
+  it('a keyset mismatch between instances is a 404 to the client and an invalid_token audit event, never an onError', async () => {
+    const w = world();
+    const { url: urlA } = await instance(w, 'A');
+    const { token } = await connect(urlA, 'alice');
+    const audit: AuditEvent[] = [];
+    const errors: string[] = [];
+    // Instance B shares the backends but was started with another keyset.
+    const storeB = secureStore(w.backend, { keyring: Keyring.generate(), now: () => w.clock.t, namespace: 'mcp-unit', onEvent: (e) => audit.push(e) });
+    const { url: urlB } = await instance({ ...w, store: storeB }, 'B', { onError: (_err, where) => errors.push(where) });
+    expect((await rawPost(urlB, { authorization: 'Bearer user:alice', 'mcp-session-id': token })).status).toBe(404);
+    expect(audit).toEqual([{ type: 'invalid_token', operation: 'verifyToken' }]);
+    expect(errors).toEqual([]);
+  });
+
   it('idle expiry, sliding renewal and revocation are enforced before the SDK sees the request', async () => {
     const w = world();
     const { url } = await instance(w, 'A');

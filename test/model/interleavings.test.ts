@@ -128,47 +128,41 @@ function step(spec: Spec, op: Op, i: number): { result: Result; next: Spec } {
   }
 }
 
-function* permutations(n: number): Generator<number[]> {
-  const a = Array.from({ length: n }, (_, i) => i);
-  const c = new Array<number>(n).fill(0);
-  yield [...a];
-  let i = 0;
-  while (i < n) {
-    if (c[i]! < i) {
-      const j = i % 2 === 0 ? 0 : c[i]!;
-      [a[j], a[i]] = [a[i]!, a[j]!];
-      yield [...a];
-      c[i]!++;
-      i = 0;
-    } else {
-      c[i] = 0;
-      i++;
-    }
-  }
-}
-
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-/** Some order of the ops explains every answer and the final state (ops that lost with `conflict` wrote nothing). */
+/**
+ * Some order of the ops explains every answer and the final state (ops that lost with `conflict` wrote
+ * nothing). A revocation is two steps: its marks (the session reads `expired`), then, later, the
+ * deletion of the sessions they revoked (it reads `not_found`); other ops may fall in between.
+ */
 function linearizable(ops: Op[], results: Result[], final: Result): boolean {
-  for (const order of permutations(ops.length)) {
-    let spec: Spec = { exists: true, revoked: false, data: { base: 0 } };
-    let fits = true;
-    for (const i of order) {
-      const r = results[i]!;
-      if (!r.ok && r.code === 'conflict') continue;
-      const { result, next } = step(spec, ops[i]!, i);
-      if (!same(result, r)) {
-        fits = false;
-        break;
-      }
-      spec = next;
+  const steps = ops.flatMap((op, i) => (op.kind === 'revoke' ? [{ i, purge: false }, { i, purge: true }] : [{ i, purge: false }]));
+  const used = new Array<boolean>(steps.length).fill(false);
+  const search = (spec: Spec, left: number): boolean => {
+    if (left === 0) {
+      const want: Result = !spec.exists ? { ok: false, code: 'not_found' } : spec.revoked ? { ok: false, code: 'expired' } : { ok: true, state: spec.data };
+      return same(want, final);
     }
-    if (!fits) continue;
-    const want: Result = !spec.exists ? { ok: false, code: 'not_found' } : spec.revoked ? { ok: false, code: 'expired' } : { ok: true, state: spec.data };
-    if (same(want, final)) return true;
-  }
-  return false;
+    for (let k = 0; k < steps.length; k++) {
+      const s = steps[k]!;
+      // A revocation's deletion comes after its marks (the step just before it).
+      if (used[k] || (s.purge && !used[k - 1])) continue;
+      const r = results[s.i]!;
+      let next = spec;
+      if (s.purge) {
+        if (r.ok && spec.exists && spec.revoked) next = { exists: false, revoked: false, data: {} };
+      } else if (r.ok || r.code !== 'conflict') {
+        const st = step(spec, ops[s.i]!, s.i);
+        if (!same(st.result, r)) continue;
+        next = st.next;
+      }
+      used[k] = true;
+      if (search(next, left - 1)) return true;
+      used[k] = false;
+    }
+    return false;
+  };
+  return search({ exists: true, revoked: false, data: { base: 0 } }, steps.length);
 }
 
 async function outcome(p: Promise<unknown>, isLoad: boolean): Promise<Result> {

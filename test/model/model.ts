@@ -263,7 +263,7 @@ const listCmd = fc.record({ owner: fc.option(ownerArb), limit: fc.constantFrom(1
   cmd(`listActive(${owner === null ? 'admin' : `o${owner}`}, limit ${limit})`, async (m, r) => {
     const face = owner === null ? r.sec : r.scoped[owner]!;
     const ids = await allPages((cursor) => face.listActive(cursor === undefined ? { limit } : { limit, cursor }));
-    // Listing follows the sealed deadlines only (a revoked session is listed until it expires).
+    // Listing follows the sealed deadlines (revoked sessions were deleted by revokeOwner).
     const want = [...m.sessions].filter(([, s]) => s.expiresAt > m.now && (owner === null || s.owner === owner)).map(([id]) => id);
     expect(new Set(ids).size).toBe(ids.length);
     expect([...ids].sort()).toEqual(want.sort());
@@ -300,6 +300,10 @@ const revokeCmd = fc.constantFrom('alice', 'bob').map((subject) =>
     for (let k = 0; k < m.hashKeys; k++) {
       const prev = m.marks.get(`${subject}#${k}`);
       m.marks.set(`${subject}#${k}`, { nb: Math.max(prev?.nb ?? 0, m.now), expiresAt: m.now + ABSOLUTE_MS });
+    }
+    // Then the subject's sessions created before now are deleted (expired ones too): they read `not_found`.
+    for (const [id, s] of [...m.sessions]) {
+      if (OWNERS[s.owner]!.subject === subject && s.createdAt < m.now) m.sessions.delete(id);
     }
   }),
 );

@@ -29,6 +29,7 @@ describe('the root entry', () => {
         'KeysetFileSource',
         'KeysetEnvSource',
         'passphraseProvider',
+        'disableRandomPool',
         'isSessionStoreError',
         'errors',
         ...Object.keys(errors).filter((name) => name !== 'isSessionStoreError'),
@@ -86,7 +87,7 @@ describe('the root entry', () => {
 
 describe('the kit and tokens entries', () => {
   it('hold what backend and layer authors and token checkers use', () => {
-    for (const name of ['BackendStore', 'VersionedStore', 'compareAndSwap', 'KeyedQueue', 'newVersion', 'assertSessionId', 'assertState', 'normalizeTtl', 'normalizeLimit', 'isPlainObject', 'adaptSessionStoreSingleProcess', 'isRecordStore', 'ENVELOPE_VERSION', 'MAX_ENVELOPE_OVERHEAD', 'KID_PATTERN', 'RESERVED_PREFIX', 'EncryptedStore', 'TtlStore']) {
+    for (const name of ['BackendStore', 'VersionedStore', 'compareAndSwap', 'KeyedQueue', 'newVersion', 'assertSessionId', 'assertState', 'normalizeTtl', 'normalizeLimit', 'isPlainObject', 'adaptSessionStoreSingleProcess', 'isRecordStore', 'ENVELOPE_VERSION', 'MAX_ENVELOPE_OVERHEAD', 'KID_PATTERN', 'RESERVED_PREFIX', 'EncryptedStore', 'TtlStore', 'unpooledRandom']) {
       expect(kit, name).toHaveProperty(name);
     }
     for (const name of ['verifyCompact', 'verifyCompactBytes', 'constantTimeEqual', 'TOKEN_TYP', 'MAX_TOKEN_LENGTH', 'SessionTokens', 'createSessionId']) {

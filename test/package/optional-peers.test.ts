@@ -28,7 +28,8 @@ const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
 /** Every optional peer, and vitest (what `./testing` needs). */
 const PEERS = [...Object.keys(pkg.peerDependencies), 'vitest'];
 /** The one subpath allowed to need a peer at import, and the peer. */
-const NEEDS_PEER: Record<string, string> = { './testing': 'vitest' };
+// ./express extends express-session's Store class, so it needs express-session loaded to exist at all.
+const NEEDS_PEER: Record<string, string> = { './testing': 'vitest', './express': 'express-session' };
 
 let dir: string;
 /** A project with the package and its dependencies, no peer. */

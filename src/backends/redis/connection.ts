@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { BackendUnavailableError } from '../../contract/errors.js';
-import { sleep, withDeadline } from '../../util/time.js';
+import { operationDeadline, sleep, withDeadline } from '../../util/time.js';
 
 /** A standalone ioredis client or an ioredis Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -17,8 +17,12 @@ export type RedisClient = Redis | Cluster;
 /** The commands the store uses, common to `Redis` and `Cluster`. */
 export type Commands = Pick<Redis, 'evalsha' | 'eval' | 'hmgetBuffer' | 'scan' | 'pipeline'>;
 
-/** What a retry may do after a fault: see RedisRetryPolicy. */
-export type RetryKind = 'idempotent' | 'conditional';
+/**
+ * What a command does, for the retry policy (RedisRetryPolicy) and the outcome it reports: a `read`
+ * writes nothing, so its failure is always `failed`; an `idempotent` write may be retried after any
+ * fault; a `conditional` one only when it was certainly never sent.
+ */
+export type RetryKind = 'read' | 'idempotent' | 'conditional';
 
 /** ioredis' answer per command of a pipeline. */
 export type PipelineResult = [Error | null, unknown][];
@@ -74,15 +78,20 @@ export class RedisConnection {
    */
   async run<T>(op: string, kind: RetryKind, conn: object, send: () => Promise<T>, version?: string): Promise<T> {
     const { commandTimeoutMs, maxAttempts, backoffMs } = this.options;
+    // The operation's bound counts from the caller's call (time queued behind other calls on the
+    // same id included: util/time.ts), read here, before the first await.
+    const operationEnd = operationDeadline(this.operationBudgetMs);
     let outcome: 'failed' | 'unknown' = 'failed';
     for (let attempt = 1; ; attempt++) {
       let sent = false;
       let err: unknown;
       let transient = true;
       try {
-        const deadline = Date.now() + commandTimeoutMs;
+        const deadline = Math.min(Date.now() + commandTimeoutMs, operationEnd);
         await this.whenReady(conn as Connection, deadline);
         this.options.assertOpen();
+        // No time left (spent waiting for the connection, or queued behind other calls): certainly unsent.
+        if (Date.now() >= deadline) throw new NotSent(`no time left of the operation's ${this.operationBudgetMs} ms`);
         sent = true;
         return await withDeadline(send(), deadline, () => new TimedOut());
       } catch (e) {
@@ -95,10 +104,11 @@ export class RedisConnection {
           throw e; // the store was closed while waiting
         }
       }
-      if (sent) outcome = 'unknown';
-      const mayRetry = transient && (kind === 'idempotent' || !sent) && attempt < maxAttempts && !this.isClosed;
+      // A read that got no answer wrote nothing: only a write may have landed.
+      if (sent && kind !== 'read') outcome = 'unknown';
+      const mayRetry = transient && (kind !== 'conditional' || !sent) && attempt < maxAttempts && !this.isClosed && Date.now() < operationEnd;
       if (!mayRetry) {
-        const what = err instanceof TimedOut ? `no answer within ${commandTimeoutMs} ms` : err instanceof NotSent ? err.message : messageOf(err);
+        const what = err instanceof TimedOut ? 'no answer in time' : err instanceof NotSent ? err.message : messageOf(err);
         // The cause is a sanitized copy: ioredis attaches the command's arguments (the session id, a
         // bearer credential, and the state) to its errors, and causes end up in logs.
         throw new BackendUnavailableError(`redis ${op} failed after ${attempt} attempt(s): ${what}`, {
@@ -107,8 +117,19 @@ export class RedisConnection {
           ...(version === undefined ? {} : { version }),
         });
       }
-      await sleep(Math.random() * Math.min(1000, backoffMs * 2 ** (attempt - 1)));
+      await sleep(Math.min(Math.random() * Math.min(1000, backoffMs * 2 ** (attempt - 1)), operationEnd - Date.now()));
     }
+  }
+
+  /**
+   * The time bound of one operation: `maxAttempts` attempts of `commandTimeoutMs` and the longest
+   * backoffs between them, counted from the caller's call.
+   */
+  get operationBudgetMs(): number {
+    const { commandTimeoutMs, maxAttempts, backoffMs } = this.options;
+    let budget = maxAttempts * commandTimeoutMs;
+    for (let n = 1; n < maxAttempts; n++) budget += Math.min(1000, backoffMs * 2 ** (n - 1));
+    return budget;
   }
 
   /** One script call; NOSCRIPT (a flushed script cache, a fresh node) means nothing ran, so EVAL loads it. */

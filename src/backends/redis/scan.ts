@@ -83,7 +83,7 @@ export async function listActive(ctx: ScanContext, options: ListOptions = {}): P
     if (node === undefined || scans >= MAX_SCANS_PER_PAGE) break;
     const count = Math.min(SCAN_COUNT_MAX, Math.max(100, 2 * (limit - ids.length)));
     const cur = scan;
-    const [next, keys] = await ctx.connection.run('list', 'idempotent', node.client, () => node.client.scan(cur, 'MATCH', match, 'COUNT', count));
+    const [next, keys] = await ctx.connection.run('list', 'read', node.client, () => node.client.scan(cur, 'MATCH', match, 'COUNT', count));
     scans++;
     candidates = idsOf(ctx.prefix, keys);
     candidatesVia = node.client;
@@ -122,11 +122,11 @@ export async function cleanupExpired(ctx: ScanContext): Promise<number> {
     let scan = '0';
     do {
       const cur = scan;
-      const [next, keys] = await ctx.connection.run('cleanup', 'idempotent', node.client, () => node.client.scan(cur, 'MATCH', match, 'COUNT', SCAN_COUNT_MAX));
+      const [next, keys] = await ctx.connection.run('cleanup', 'read', node.client, () => node.client.scan(cur, 'MATCH', match, 'COUNT', SCAN_COUNT_MAX));
       scan = next;
       const ids = idsOf(ctx.prefix, keys);
       if (ids.length === 0) continue;
-      const meta = await ctx.connection.pipelined('cleanup', 'idempotent', node.client, keysOf(ctx.prefix, ids), (p, key) => p.hmget(key, 'e', 'r'));
+      const meta = await ctx.connection.pipelined('cleanup', 'read', node.client, keysOf(ctx.prefix, ids), (p, key) => p.hmget(key, 'e', 'r'));
       const expired: { id: string; version: string }[] = [];
       ids.forEach((id, i) => {
         const m = meta[i];
@@ -151,7 +151,7 @@ function isCluster(client: RedisClient): client is Cluster {
 async function scanNodes(ctx: ScanContext): Promise<ScanNode[]> {
   const client = ctx.client;
   if (!isCluster(client)) return [{ name: '', client }];
-  await ctx.connection.run('list', 'idempotent', client, async () => undefined);
+  await ctx.connection.run('list', 'read', client, async () => undefined);
   const nodes = client.nodes('master').map((node) => ({ name: `${node.options.host ?? ''}:${node.options.port ?? ''}`, client: node }));
   return nodes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
@@ -164,12 +164,12 @@ async function liveIds(ctx: ScanContext, ids: string[], via: Redis | undefined):
   // through the main client, which routes each key to its Cluster node.
   const conn = via ?? (cluster ? undefined : (ctx.client as Redis));
   const results: (string | null | undefined)[] = conn
-    ? (await ctx.connection.pipelined('list', 'idempotent', conn, keysOf(ctx.prefix, ids), (p, key) => p.hget(key, 'e'))).map((r) =>
+    ? (await ctx.connection.pipelined('list', 'read', conn, keysOf(ctx.prefix, ids), (p, key) => p.hget(key, 'e'))).map((r) =>
         r[0] === null ? (r[1] as string | null) : undefined,
       )
     : await Promise.all(
         ids.map((id) =>
-          ctx.connection.run('list', 'idempotent', ctx.client, () =>
+          ctx.connection.run('list', 'read', ctx.client, () =>
             // An error reply here (a foreign key of another type under the prefix) is "not a live session".
             (ctx.client as Redis).hget(ctx.prefix + id, 'e').catch((err: unknown) => {
               if (isReplyError(err) && !TRANSIENT_REPLY.test(err.message)) return null;
@@ -231,6 +231,8 @@ const CURSOR_PREFIX = 'r1.';
  */
 export const MAX_CARRIED_IDS = 5000;
 const MAX_NODE_NAME = 300;
+/** The largest SCAN cursor a server can hand out (an unsigned 64-bit integer). */
+const MAX_SCAN_CURSOR = 2n ** 64n - 1n;
 /** Bounds the work a forged cursor can cause before it is even parsed. */
 const MAX_CURSOR_LENGTH = Math.ceil(((MAX_CARRIED_IDS * (MAX_ID_LENGTH + 3) + MAX_NODE_NAME + 64) * 4) / 3) + CURSOR_PREFIX.length;
 
@@ -267,8 +269,10 @@ function tryDecode(cursor: unknown): ScanPosition | undefined {
   if (!Array.isArray(parsed) || parsed.length !== 3) return undefined;
   const [node, scan, carried] = parsed as unknown[];
   if (typeof node !== 'string' || node.length > MAX_NODE_NAME) return undefined;
-  // SCAN cursors are unsigned 64-bit integers in decimal.
-  if (typeof scan !== 'string' || !/^(0|[1-9][0-9]{0,19})$/.test(scan)) return undefined;
+  // SCAN cursors are unsigned 64-bit integers in decimal. Twenty digits also spell numbers past
+  // 2^64 - 1, which the server refuses ("invalid cursor"): refused here, a forged position is bad
+  // input, not an outage.
+  if (typeof scan !== 'string' || !/^(0|[1-9][0-9]{0,19})$/.test(scan) || BigInt(scan) > MAX_SCAN_CURSOR) return undefined;
   if (!Array.isArray(carried) || carried.length > MAX_CARRIED_IDS) return undefined;
   for (const id of carried) {
     try {

@@ -5,7 +5,10 @@
  *   v = the value (UTF-8 JSON text, or the raw bytes of a sealed envelope),
  *   t = 'j' (JSON) or 'b' (bytes),
  *   e = expiresAt, epoch milliseconds by the store's injected clock,
- *   r = version token (128 random bits, base64url).
+ *   r = version token (128 random bits, base64url),
+ *   i = the index the record is filed under (`SaveRecordOptions.index`), absent when none; the
+ *       index itself is two keys per index value, `<prefix>~ix {X}` and `<prefix>~ix {X}:t`
+ *       (./index-keys.ts).
  * The native TTL is `e - now() + graceMs` (PX, at least 1 ms): Redis removes a record only after
  * the grace window, so during that window `load` says `expired`, not `not_found`, and the expiry
  * decision itself always follows the injected clock, never Redis's.
@@ -17,7 +20,7 @@
  * Only `import type` from ioredis: importing this file never loads the client library.
  */
 import { BackendStore, type VersionedStoreOptions } from '../../contract/versioned-store.js';
-import { ConflictError, IntegrityError, InvalidInputError } from '../../contract/errors.js';
+import { BackendUnavailableError, ConflictError, IntegrityError, InvalidInputError } from '../../contract/errors.js';
 import { encodeRecordValue } from '../../contract/record-value.js';
 import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type SessionState, type StoredRecord } from '../../contract/store.js';
 import { MAX_TTL_MS, assertExpiresAt, assertSessionId, isPlainObject } from '../../contract/validate.js';
@@ -26,6 +29,8 @@ import { intOption } from '../../util/options.js';
 import type { RandomSource } from '../../util/random.js';
 import { type Commands, type RedisClient, RedisConnection, type RetryKind, type Script, script } from './connection.js';
 import { type ScanContext, cleanupExpired, listActive } from './scan.js';
+import { type IndexContext, fileUnder, listByIndex } from './index-keys.js';
+import { assertIndexOption } from '../../contract/index-key.js';
 
 export interface RedisRetryPolicy {
   /**
@@ -47,7 +52,8 @@ export interface RedisStoreOptions extends VersionedStoreOptions {
   graceMs?: number;
   /**
    * Budget of one attempt, in ms: waiting for the client to be ready plus the server's answer. Default 2000.
-   * An operation settles within about `maxAttempts * commandTimeoutMs` plus backoff.
+   * An operation settles within `maxAttempts * commandTimeoutMs` plus backoff, counted from the caller's
+   * call: time queued behind other calls on the same id, and every command of an update, included.
    */
   commandTimeoutMs?: number;
   retry?: RedisRetryPolicy;
@@ -64,8 +70,10 @@ const MAX_PREFIX_LENGTH = 128;
 
 /**
  * Save. KEYS[1] = record; ARGV = new version, ifAbsent ('1'|''), ifVersion (''|token), value,
- * type, expiresAt, px. Returns 1 when written (or already written by an earlier attempt of this
- * very write: versions never repeat, so finding ours means a retry after a lost answer), 0 on conflict.
+ * type, expiresAt, px, index (''|key). Returns 1 when written (or already written by an earlier
+ * attempt of this very write: versions never repeat, so finding ours means a retry after a lost
+ * answer), 0 on conflict, or, for a write without an index over a record filed under one, that
+ * index (the record stays filed there; the caller stretches the index's TTL to the new px).
  * HSET + PEXPIRE in one script: the key is never left without a TTL.
  */
 const SAVE: Script = script(`
@@ -75,6 +83,12 @@ if ARGV[2] == '1' and cur then return 0 end
 if ARGV[3] ~= '' and cur ~= ARGV[3] then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[4], 't', ARGV[5], 'e', ARGV[6], 'r', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
+if ARGV[8] ~= '' then
+  redis.call('HSET', KEYS[1], 'i', ARGV[8])
+  return 1
+end
+local filed = redis.call('HGET', KEYS[1], 'i')
+if filed then return filed end
 return 1
 `);
 
@@ -95,6 +109,7 @@ export class RedisStore extends BackendStore {
   private readonly maxRecordBytes: number;
   private readonly random: RandomSource | undefined;
   private readonly scan: ScanContext;
+  private readonly indexes: IndexContext;
 
   constructor(options: RedisStoreOptions) {
     super(options);
@@ -105,14 +120,20 @@ export class RedisStore extends BackendStore {
     this.prefix = checkPrefix(options.prefix ?? DEFAULT_REDIS_PREFIX);
     this.graceMs = intOption(options.graceMs, DEFAULT_GRACE_MS, 0, MAX_TTL_MS, 'graceMs');
     this.maxRecordBytes = intOption(options.maxRecordBytes, 4 * 1024 * 1024, 1, 512 * 1024 * 1024, 'maxRecordBytes');
+    const commandTimeoutMs = intOption(options.commandTimeoutMs, DEFAULT_COMMAND_TIMEOUT_MS, 1, 10 * 60 * 1000, 'commandTimeoutMs');
+    const maxAttempts = intOption(options.retry?.maxAttempts, 2, 1, 10, 'retry.maxAttempts');
     this.connection = new RedisConnection({
-      commandTimeoutMs: intOption(options.commandTimeoutMs, DEFAULT_COMMAND_TIMEOUT_MS, 1, 10 * 60 * 1000, 'commandTimeoutMs'),
-      maxAttempts: intOption(options.retry?.maxAttempts, 2, 1, 10, 'retry.maxAttempts'),
+      commandTimeoutMs,
+      maxAttempts,
       backoffMs: intOption(options.retry?.backoffMs, 50, 0, 10_000, 'retry.backoffMs'),
       assertOpen: () => this.assertOpen(),
     });
     this.random = options.random;
     this.scan = { client: this.client, connection: this.connection, prefix: this.prefix, deleteScript: DELETE, now: () => this.now() };
+    // An id filed longer ago than any save can take (every attempt, its backoff, and a minute of
+    // clock skew between processes) whose record is gone is no in-flight create: it may be pruned.
+    const pruneAfterMs = maxAttempts * (commandTimeoutMs + 1000) + 60_000;
+    this.indexes = { client: this.client, connection: this.connection, prefix: this.prefix, pruneAfterMs, now: () => this.now() };
     // Deliberately no 'error' listener on the injected client: it is the application's, and ioredis
     // never throws for a missing listener (it logs "[ioredis] Unhandled error event" instead), so
     // adding one here would only hide connection faults from the application's own logging.
@@ -131,7 +152,7 @@ export class RedisStore extends BackendStore {
     this.assertOpen();
     assertSessionId(id);
     const key = this.prefix + id;
-    const fields = await this.connection.run('load', 'idempotent', this.client, () => this.commands.hmgetBuffer(key, 'v', 't', 'e', 'r'));
+    const fields = await this.connection.run('load', 'read', this.client, () => this.commands.hmgetBuffer(key, 'v', 't', 'e', 'r'));
     const [v, t, e, r] = fields;
     if (v == null && t == null && e == null && r == null) return undefined;
     // Not a record this store wrote (a foreign key under our prefix): never guess at its contents.
@@ -160,6 +181,7 @@ export class RedisStore extends BackendStore {
     if (options.ifVersion !== undefined && (typeof options.ifVersion !== 'string' || options.ifVersion === '')) {
       throw new InvalidInputError('ifVersion must be a non-empty string');
     }
+    assertIndexOption(options);
     const { json, bytes } = encodeRecordValue(value, this.maxRecordBytes);
     // Bytes are copied: the caller may reuse its buffer before ioredis writes it to the socket.
     const data = json ?? Buffer.from(bytes!);
@@ -167,9 +189,26 @@ export class RedisStore extends BackendStore {
     const key = this.prefix + id;
     const version = newVersion(this.random);
     const px = this.nativeTtl(options.expiresAt);
-    const args = [version, options.ifAbsent === true ? '1' : '', options.ifVersion ?? '', data, type, String(options.expiresAt), String(px)];
+    const index = options.index;
+    // Filed BEFORE the record is written: whatever fails in between, every record filed under an
+    // index is listed there (revokeOwner relies on it); a filing without its record is pruned later.
+    if (index !== undefined) {
+      try {
+        await fileUnder(this.indexes, index, id, px, version);
+      } catch (err) {
+        // Only the filing was in flight: the record itself was never sent, so this save certainly did
+        // not write it (`failed`, the caller may retry) whatever became of the filing (pruned later).
+        if (err instanceof BackendUnavailableError && err.outcome === 'unknown') {
+          throw new BackendUnavailableError(`${err.message} (filing the index; the record was not written)`, { cause: err.cause, outcome: 'failed' });
+        }
+        throw err;
+      }
+    }
+    const args = [version, options.ifAbsent === true ? '1' : '', options.ifVersion ?? '', data, type, String(options.expiresAt), String(px), index ?? ''];
     const written = await this.connection.run('save', 'idempotent', this.client, () => this.connection.evalScript(this.commands, SAVE, key, args), version);
-    if (written !== 1) throw new ConflictError(options.ifAbsent === true ? 'record already exists' : 'record changed concurrently');
+    if (written === 0) throw new ConflictError(options.ifAbsent === true ? 'record already exists' : 'record changed concurrently');
+    // Rewritten without an index (a re-seal, a re-key) but filed under one: keep that index alive as long as the record.
+    if (typeof written === 'string' || Buffer.isBuffer(written)) await fileUnder(this.indexes, String(written), id, px, version);
     return version;
   }
 
@@ -193,6 +232,12 @@ export class RedisStore extends BackendStore {
   async listActive(options: ListOptions = {}): Promise<ListPage> {
     this.assertOpen();
     return listActive(this.scan, options);
+  }
+
+  /** Ids filed under `index` whose record is still there (expired ones too, within the grace window): ./index-keys.ts. */
+  async listByIndex(index: string, options: ListOptions = {}): Promise<ListPage> {
+    this.assertOpen();
+    return listByIndex(this.indexes, index, options);
   }
 
   /** Removes every record expired by the injected clock, version-checked; resolves the true count (./scan.ts). */

@@ -32,6 +32,17 @@ export function deriveSubkey(key: Uint8Array, info: string): Uint8Array {
   return sub;
 }
 
+/**
+ * Zeroes and drops every subkey derived from `key` (a destroyed key: crypto/forget.ts). Zeroed in
+ * place, so a holder of one of these arrays (a sealer's cached primary context) keeps zeros only.
+ */
+export function wipeSubkeys(key: Uint8Array): void {
+  const perKey = cache.get(key);
+  if (perKey === undefined) return;
+  for (const sub of perKey.values()) sub.fill(0);
+  cache.delete(key);
+}
+
 export function deriveAlgorithmKey(key: Uint8Array, algorithm: AeadAlgorithm): Uint8Array {
   return algorithm === 'aes-256-gcm' ? key : deriveSubkey(key, ALGORITHM_SUBKEY_LABEL + algorithm);
 }

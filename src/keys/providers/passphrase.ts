@@ -10,9 +10,10 @@
 import { IntegrityError, InvalidInputError, KeyStateError } from '../../contract/errors.js';
 import { base64urlDecode, base64urlEncode, utf8Encode } from '../../util/bytes.js';
 import { getAead } from '../../crypto/aead/index.js';
-import { intOption } from '../../util/options.js';
+import { boolOption, intOption } from '../../util/options.js';
 import { type RandomSource, secureRandom } from '../../util/random.js';
 import { type ScryptParams, scryptDerive } from '../../crypto/scrypt.js';
+import { INSPECT_CUSTOM, inspectSummary } from '../redact.js';
 import type { KeyEncryptionProvider, WrappedBlob } from './types.js';
 
 export interface PassphraseProviderOptions {
@@ -22,10 +23,20 @@ export interface PassphraseProviderOptions {
   r?: number;
   /** scrypt parallelism; default 1. */
   p?: number;
-  /** Allows logN down to 10. For tests only: a low cost makes a stolen file cheap to brute-force. */
+  /**
+   * Allows logN down to 10, for new wraps and for opening keysets wrapped that low (refused by
+   * default: see `MIN_LOG_N`). For tests, or to open an old low-cost keyset once and re-wrap it at
+   * this provider's cost: a low cost makes a stolen file cheap to brute-force.
+   */
   unsafeLowCost?: boolean;
   random?: RandomSource;
 }
+
+/**
+ * The documented minimum scrypt cost (N = 2^15): below it, a stolen keyset file is cheap to
+ * brute-force. New wraps and opened files alike must reach it unless `unsafeLowCost` says otherwise.
+ */
+export const MIN_LOG_N = 15;
 
 /** Bounds on parameters read from a file: a hostile file must not make us allocate gigabytes. */
 const LIMITS = { logN: [10, 22], r: [1, 32], p: [1, 16] } as const;
@@ -49,7 +60,8 @@ export function passphraseProvider(passphrase: string | Uint8Array, options: Pas
   const secret = typeof passphrase === 'string' ? utf8Encode(passphrase) : passphrase.slice();
   if (secret.length < 8) throw new InvalidInputError('passphrase must be at least 8 bytes (prefer a long random one)');
   // Below 15 only when the name says so: a low cost makes a stolen keyset file cheap to brute-force.
-  const logN = intOption(options.logN, 17, options.unsafeLowCost === true ? LIMITS.logN[0] : 15, LIMITS.logN[1], 'logN');
+  const lowCost = boolOption(options.unsafeLowCost, false, 'unsafeLowCost');
+  const logN = intOption(options.logN, 17, lowCost ? LIMITS.logN[0] : MIN_LOG_N, LIMITS.logN[1], 'logN');
   const r = intOption(options.r, 8, ...LIMITS.r, 'r');
   const p = intOption(options.p, 1, ...LIMITS.p, 'p');
   const ownWork = 2 ** logN * r * p;
@@ -71,7 +83,7 @@ export function passphraseProvider(passphrase: string | Uint8Array, options: Pas
     return kek;
   };
 
-  return {
+  const provider: KeyEncryptionProvider = {
     name: NAME,
     async wrap(plaintext, aad) {
       // Reusing the salt of the last wrap/unwrap with our own parameters saves a scrypt run; every
@@ -98,6 +110,14 @@ export function passphraseProvider(passphrase: string | Uint8Array, options: Pas
       if (2 ** n * rr * pp > 2 * ownWork || 2 ** n * rr > 2 * ownMemory) {
         throw new KeyStateError(`the keyset asks for a scrypt cost (logN ${n}, r ${rr}, p ${pp}) above this provider's limit; create the provider with at least that cost`);
       }
+      // Threat: a keyset wrapped at a brute-forceable cost (an old file, or one an attacker
+      // re-wrapped under a passphrase they learned) must not open silently. Checked before
+      // deriving; the way out is to re-wrap at this provider's cost.
+      if (n < MIN_LOG_N && !lowCost) {
+        throw new KeyStateError(
+          `the keyset is wrapped with scrypt logN ${n}, below the minimum of ${MIN_LOG_N}: a stolen copy would be cheap to brute-force. Re-wrap it at the current cost (logN ${logN}): open it once with the low-cost opt-in (passphraseProvider(..., { unsafeLowCost: true }), SSS_KEYSET_UNSAFE_LOW_COST=1 or --unsafe-low-cost) and run \`sealed-session keys rewrap\` (or any keyring.transaction()), which writes it back at logN ${logN}`,
+        );
+      }
       const params = { logN: n, r: rr, p: pp };
       const kek = await derive(salt, params);
       const plain = aead.open(kek, nonceBytes, sealed, blobAad(aad, params, salt));
@@ -106,4 +126,12 @@ export function passphraseProvider(passphrase: string | Uint8Array, options: Pas
       return plain;
     },
   };
+  // The passphrase and the derived KEKs live in this closure only; logged or serialized, the
+  // provider shows its name and cost (threat: secrets in logs).
+  const summary = () => ({ name: NAME, logN, r, p });
+  Object.defineProperties(provider, {
+    toJSON: { value: summary },
+    [INSPECT_CUSTOM]: { value: (depth: number, options: unknown, inspect?: (v: unknown, o?: unknown) => string) => inspectSummary('KeyEncryptionProvider', summary(), depth, options, inspect) },
+  });
+  return provider;
 }

@@ -17,13 +17,15 @@ import { deleteTests } from './delete.js';
 import { expiryTests } from './expiry.js';
 import { invalidInputTests } from './invalid-input.js';
 import { listingTests } from './listing.js';
+import { recordIndexTests } from './record-index.js';
 import { recordLevelTests } from './record-level.js';
 import { saveLoadTests } from './save-load.js';
 import type { ContractContext, ContractOptions, StoreFactory } from './types.js';
 import { updateTtlTests } from './update-ttl.js';
+import { updateFnTests } from './update-fn.js';
 import { updateTests } from './update.js';
 
-export type { ContractOptions, ListingSwitches, RecordLevelSwitches, StoreFactory, StoreFactoryContext, SuiteSwitches } from './types.js';
+export type { ContractOptions, IndexSwitches, ListingSwitches, RecordLevelSwitches, StoreFactory, StoreFactoryContext, SuiteSwitches } from './types.js';
 
 export function runStoreContract(name: string, factory: StoreFactory, options: ContractOptions = {}): void {
   describe.skipIf(options.skip !== undefined)(`SessionStore contract: ${name}`, () => {
@@ -56,6 +58,7 @@ export function runStoreContract(name: string, factory: StoreFactory, options: C
     deleteTests(t);
     listingTests(t, options);
     updateTests(t);
+    updateFnTests(t, options);
     updateTtlTests(t);
     invalidInputTests(t);
 
@@ -65,5 +68,6 @@ export function runStoreContract(name: string, factory: StoreFactory, options: C
     });
 
     recordLevelTests(t, options);
+    recordIndexTests(t, options);
   });
 }

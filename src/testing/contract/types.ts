@@ -37,7 +37,13 @@ export interface RecordLevelSwitches {
   bytes?: boolean;
 }
 
-export interface ContractOptions extends SuiteSwitches, ListingSwitches, RecordLevelSwitches {}
+/** Switches of `record-index.ts` (the per-index listing of the record level). */
+export interface IndexSwitches {
+  /** Run the `listByIndex` cases; default: when the record store has `listByIndex`. */
+  index?: boolean;
+}
+
+export interface ContractOptions extends SuiteSwitches, ListingSwitches, RecordLevelSwitches, IndexSwitches {}
 
 /**
  * What a topic's tests reach: a new store and clock for every test (read them inside the test,

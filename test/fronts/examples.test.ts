@@ -1,0 +1,39 @@
+/**
+ * examples/express.ts and examples/fastify.ts run as a user would run them (`npx tsx`, here as
+ * `node --import tsx`): each starts its app on a loopback port and walks through it over HTTP.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+
+function runExample(name: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SSS_') && k !== 'SESSION_SECRET') env[k] = v;
+  const child = spawn(process.execPath, ['--import', TSX, `examples/${name}.ts`], { cwd: ROOT, env: env as NodeJS.ProcessEnv });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+it.each(['express', 'fastify'])('%s.ts: login binds the session, a foreign credential is refused, revokeOwner logs out', async (name) => {
+  const run = await runExample(name);
+  expect(run.code, run.stderr).toBe(0);
+  const session = (step: string) => run.stdout.match(new RegExp(`${step} -> 200 .*\\(session (\\S+)…\\)`))?.[1];
+  expect(session('POST /cart/book')).toBeDefined();
+  expect(session('POST /login/alice')).toBeDefined();
+  expect(session('POST /login/alice')).not.toBe(session('POST /cart/book'));
+  expect(run.stdout).toContain('GET /me -> 200 {"user":"alice","cart":["book"]}');
+  expect(run.stdout).toContain('GET /api/orders as alice -> 200 {"orders":[],"for":"alice"}');
+  expect(run.stdout).toMatch(/GET \/api\/orders as mallory -> 403 \{"(error|code)":"owner_mismatch"\}/);
+  expect(run.stdout).toContain('GET /me -> 200 {"user":null,"cart":[]}');
+  expect(run.stdout).toContain('Done.');
+}, 60_000);
