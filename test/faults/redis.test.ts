@@ -247,7 +247,10 @@ describe('RedisStore under faults (private redis-server)', () => {
       await load.stop();
       const rec = load.ledger.recoveryAfter(last);
       const report = checkReport('redis via proxy: 6 resets + 1.2 s black hole', load.ledger, { 'recovery ms': rec });
-      expect(report.unknown).toBeGreaterThan(0);
+      // The faults were felt and typed. Whether a write caught in the black hole ends `unknown` (its
+      // record command was sent) or `failed` (only its owner-index filing was) depends on where it
+      // was when the hole opened; verify() below checks that no `failed` write landed.
+      expect(report.unknown + report.failed).toBeGreaterThan(0);
       expect(rec).toBeDefined();
       expect(rec!).toBeLessThan(RECOVERY_LIMIT_MS);
       const v = await load.ledger.verify(r.sec);
