@@ -4,31 +4,12 @@
  * (or fail under REQUIRE_SERVICES=1) like the other service tests; each gets its own prefix /
  * table, removed afterwards.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deletePrefix } from '../support/fixtures/redis.js';
 import { DATABASE_URL, REDIS_URL, serviceSkipReason, uniqueSuffix } from '../support/services.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-
-function runExample(name: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const base: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SSS_')) base[k] = v;
-  const child = spawn(process.execPath, ['--import', TSX, `examples/${name}.ts`], { cwd: ROOT, env: { ...base, ...env } as NodeJS.ProcessEnv });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runExample } from '../support/examples.js';
 
 it('ownership.ts: the owner resumes, every stranger is refused', async () => {
   const run = await runExample('ownership');

@@ -2,27 +2,8 @@
  * examples/express.ts and examples/fastify.ts run as a user would run them (`npx tsx`, here as
  * `node --import tsx`): each starts its app on a loopback port and walks through it over HTTP.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect, it } from 'vitest';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-
-function runExample(name: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SSS_') && k !== 'SESSION_SECRET') env[k] = v;
-  const child = spawn(process.execPath, ['--import', TSX, `examples/${name}.ts`], { cwd: ROOT, env: env as NodeJS.ProcessEnv });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runExample } from '../support/examples.js';
 
 it.each(['express', 'fastify'])('%s.ts: login binds the session, a foreign credential is refused, revokeOwner logs out', async (name) => {
   const run = await runExample(name);
