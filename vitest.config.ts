@@ -16,6 +16,7 @@ const subpaths: Record<string, string> = {
   keyv: 'keyv/index.ts',
   express: 'express/index.ts',
   fastify: 'fastify/index.ts',
+  web: 'web/index.ts',
 };
 
 export default defineConfig({
