@@ -52,6 +52,8 @@ export interface Side {
   opsPerSec: number;
   /** Median CPU µs per operation of the server process (Redis pairs: INFO's used_cpu_*), when measured. */
   serverCpuUs?: number;
+  /** 99th percentile latency (µs) over every request of every slice (express-user.ts). */
+  p99Us?: number;
 }
 
 /** Both sides of an interleaved pair (pairs.ts): the targets are computed from these. */
@@ -67,6 +69,8 @@ export interface PairResult {
   cpuAddedUs: number;
   /** The same for the server's CPU, when measured. */
   serverCpuAddedUs?: number;
+  /** b's p99 latency / a's, over all requests of each side (express-user.ts). */
+  p99Ratio?: number;
   rounds: number;
   /** b's time / a's time in each round, in order (how steady the ratio was). */
   perRound: number[];

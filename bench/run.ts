@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick | --smoke] [--no-services] [--out DIR] [--only SUITES]`
  *
- * Runs every suite in one process (floors, layers, tokens, peers, admin), prints the targets and
+ * Runs every suite in one process (floors, layers, tokens, peers, admin, express-user), prints the targets and
  * the 1 KB table, and writes `latest.json` + `latest.md` under `bench/results/` (or --out). Redis and
  * PostgreSQL rows are skipped with a note when the service does not answer; everything the run
  * creates on them is removed at the end, even after a failure.
@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runAdmin } from './admin.js';
+import { runExpressUser } from './express-user.js';
 import { type Ctx, budgetFor, parseArgs } from './context.js';
 import { runFloors } from './floors.js';
 import { runLayers } from './layers.js';
@@ -27,6 +28,8 @@ const SUITES: Array<[string, (ctx: Ctx) => Promise<void>]> = [
   ['peers', runPeers],
   ['layers', runLayers],
   ['admin', runAdmin],
+  // The user-level comparison: express + express-session over HTTP, connect-redis vs ours (express-user.ts).
+  ['express-user', (ctx) => runExpressUser(ctx)],
   // Last: the targets' ratios, each side measured in alternating slices (see pairs.ts).
   ['pairs', runPairs],
 ];

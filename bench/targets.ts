@@ -147,6 +147,29 @@ export function evaluateTargets(results: Measurement[], shots: OneShot[], pairs:
     },
   );
 
+  // The user-level comparison (express-user.ts): express-session over HTTP, ours vs connect-redis.
+  for (const n of [1, 32]) {
+    const x = p(`express-user-${n}`);
+    const id = `express-user-${n}`;
+    const description = `express + express-session over HTTP, read+write per request, ${n} concurrent: ours vs connect-redis (interleaved)`;
+    const goal = '≥ 0.8× throughput, p99 ≤ 1.3×';
+    if (x === undefined || x.p99Ratio === undefined) {
+      out.push({ id, description, goal, measured: 'not measured in this run', value: undefined, cpuAddedUs: undefined, pass: undefined });
+      continue;
+    }
+    out.push({
+      id,
+      description,
+      goal,
+      measured:
+        `${x.b.opsPerSec.toFixed(0)} vs ${x.a.opsPerSec.toFixed(0)} req/s; p99 ${us((x.b.p99Us ?? 0) / 1000)} vs ${us((x.a.p99Us ?? 0) / 1000)} ms (${x.p99Ratio.toFixed(2)}×); ` +
+        `app CPU ${us(x.b.cpuUs)} vs ${us(x.a.cpuUs)} µs/req, Redis ${us(x.b.serverCpuUs ?? Number.NaN)} vs ${us(x.a.serverCpuUs ?? Number.NaN)}`,
+      value: x.throughputRatio,
+      cpuAddedUs: x.cpuAddedUs,
+      pass: x.throughputRatio >= 0.8 && x.p99Ratio <= 1.3,
+    });
+  }
+
   // Admin operations: linear growth (per-session cost at 100k within 1.3× of 10k), Redis rekey rate.
   const shot = (id: string) => shots.find((s) => s.id === id);
   for (const backend of ['memory', 'redis', 'postgres']) {
