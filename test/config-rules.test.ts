@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Keyring, isSessionStoreError, passphraseProvider } from 'sealed-session-store';
 import { ConfigError, createSessionStore, loadConfigFromEnv, validateConfig } from 'sealed-session-store/config';
 import { CONFIG_KEYS, ENV_VARIABLES, KEYSET_KEYS, TEST_VARIABLE_PREFIX } from '../src/config/known.js';
+import { cli } from './cli/helpers.js';
 import { DATABASE_URL, serviceSkipReason, uniqueSuffix } from './support/services.js';
 
 function configError(fn: () => unknown): ConfigError {
@@ -102,6 +103,29 @@ describe('unknown names', () => {
     loadConfigFromEnv(env, { onError });
     expect(onError).not.toHaveBeenCalled();
     for (const key of ['follow', 'store', 'kms']) expect(KEYSET_KEYS).toContain(key);
+  });
+});
+
+describe('the CLI, same rules', () => {
+  it('warns about an unknown SSS_* variable on stderr (an error under SSS_STRICT=1); key commands ignore server URLs', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sss-rules-cli-'));
+    try {
+      const path = join(dir, 'k.json');
+      await Keyring.fromFile(path, { insecureCleartext: true, createIfMissing: true });
+      const env = { SSS_KEYSET: path, SSS_KEYSET_INSECURE_CLEARTEXT: '1', SSS_NAMESPCE: 'app', REDIS_URL: 'redis://127.0.0.1:1', DATABASE_URL: 'postgres://127.0.0.1:1/x' };
+      const run = await cli(['keys', 'list'], { env });
+      expect(run.code).toBe(0);
+      expect(run.stderr).toMatch(/warning: SSS_NAMESPCE: .*did you mean SSS_NAMESPACE\?/);
+      const strict = await cli(['keys', 'list'], { env: { ...env, SSS_STRICT: '1' } });
+      expect(strict.code).not.toBe(0);
+      expect(strict.stderr).toMatch(/SSS_NAMESPCE/);
+      // A store command with both URLs and no SSS_ADAPTER is refused, naming SSS_ADAPTER.
+      const both = await cli(['usage'], { env: { SSS_KEYSET: path, SSS_KEYSET_INSECURE_CLEARTEXT: '1', REDIS_URL: 'redis://127.0.0.1:1', DATABASE_URL: 'postgres://127.0.0.1:1/x' } });
+      expect(both.code).not.toBe(0);
+      expect(both.stderr).toMatch(/SSS_ADAPTER/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
