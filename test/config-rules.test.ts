@@ -137,6 +137,21 @@ describe('variables for every common option', () => {
     expect(configError(() => loadConfigFromEnv({ SSS_SWEEP_INTERVAL_MS: '0' })).field).toBe('SSS_SWEEP_INTERVAL_MS');
   });
 
+  it('onError receives a failed background sweep', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const errors: unknown[] = [];
+    try {
+      const created = await createSessionStore({ adapter: 'memory', sweepIntervalMs: 1000, onError: (e) => errors.push(e) });
+      await created.backend.close(); // every sweep now fails: the backend is closed under the store
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(errors).toHaveLength(1);
+      expect(isSessionStoreError(errors[0], 'backend_unavailable')).toBe(true);
+      await created.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('docs/configuration.md lists every variable and every configuration key of the table, and no other SSS_ variable', () => {
     const doc = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
     for (const name of Object.keys(ENV_VARIABLES)) expect(doc, name).toContain(`\`${name}\``);
