@@ -12,6 +12,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Keyring, isSessionStoreError, passphraseProvider } from 'sealed-session-store';
 import { ConfigError, createSessionStore, loadConfigFromEnv, validateConfig } from 'sealed-session-store/config';
+import { PostgresStore } from 'sealed-session-store/postgres';
 import { CONFIG_KEYS, ENV_VARIABLES, KEYSET_KEYS, TEST_VARIABLE_PREFIX } from '../src/config/known.js';
 import { cli } from './cli/helpers.js';
 import { DATABASE_URL, serviceSkipReason, uniqueSuffix } from './support/services.js';
@@ -214,6 +215,15 @@ describe('errors as clear as the CLI', () => {
         code: 'backend_unavailable',
         message: expect.stringMatching(/database in the URL does not exist \(3D000\): create it \(`createdb NAME`/),
       });
+      // The same advice from a store over your own pool (no connect check of ours in between).
+      const pool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+      const store = new PostgresStore({ pool });
+      try {
+        await expect(store.loadRecord('s1')).rejects.toMatchObject({ code: 'backend_unavailable', message: expect.stringMatching(/database does not exist \(3D000\); create it/) });
+      } finally {
+        await store.close();
+        await pool.end();
+      }
     });
 
     it.skipIf(skip !== undefined)('"schema does not exist" says to create the schema, then migrate; a missing table says migrate: true / SSS_MIGRATE=1', async () => {
