@@ -74,11 +74,11 @@ describe('loadConfigFromEnv', () => {
     });
   });
 
-  it('infers the adapter from SSS_URL or SSS_PGLITE_DIR, never from REDIS_URL / DATABASE_URL alone', () => {
+  it('infers the adapter from SSS_URL or SSS_PGLITE_DIR (a lone REDIS_URL / DATABASE_URL: test/config-rules.test.ts)', () => {
     expect(loadConfigFromEnv({ SSS_URL: 'postgresql://db/app' })).toMatchObject({ adapter: 'postgres', url: 'postgresql://db/app' });
     expect(loadConfigFromEnv({ SSS_URL: 'rediss://cache' }).adapter).toBe('redis');
     expect(loadConfigFromEnv({ SSS_PGLITE_DIR: '/var/lib/app' })).toEqual({ adapter: 'pglite', dataDir: '/var/lib/app' });
-    expect(loadConfigFromEnv({ REDIS_URL: 'redis://x', DATABASE_URL: 'postgres://y' }).adapter).toBe('memory');
+    expect(loadConfigFromEnv({ SSS_URL: 'redis://x', DATABASE_URL: 'postgres://y' }).adapter).toBe('redis');
     expect(loadConfigFromEnv({ SSS_ADAPTER: 'postgres', DATABASE_URL: 'postgres://y/z', SSS_TABLE: 'app.sessions', SSS_MIGRATE: '1' })).toEqual({
       adapter: 'postgres',
       url: 'postgres://y/z',

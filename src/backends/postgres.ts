@@ -126,7 +126,10 @@ export class PostgresStore extends SqlBackendStore {
       // Nothing was sent: connection refused, DNS, auth, too many connections...
       const code = sqlStateOf(err);
       const permanent = code !== undefined && (code.startsWith('28') || code === '3D000');
-      throw new AttemptFailure({ error: unavailable('could not get a connection from the pool', err, 'failed', intent), retryable: !permanent }, false);
+      // Say what to do about the refusals an operator fixes (never the URL: it may hold a password).
+      const advice =
+        code === '3D000' ? ': the database does not exist (3D000); create it (`createdb NAME`) or fix the database name' : permanent ? `: the server refused the login (${code}); check the user and password` : '';
+      throw new AttemptFailure({ error: unavailable(`could not get a connection from the pool${advice}`, err, 'failed', intent), retryable: !permanent }, false);
     });
     if (client === TIMEOUT) {
       // The pool may still hand the client over later: give it straight back.

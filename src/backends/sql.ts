@@ -347,8 +347,17 @@ export function mapSqlState(err: unknown, intent: SqlIntent, table: TableName): 
     case '42703': // undefined column: a table of an earlier schema revision
       return unavailable(`table ${table.text} is of an earlier schema revision: run the store's migrate() or apply postgresSchema()`, 'failed', false);
     case '42P01': // undefined table
-    case '3F000': // invalid schema name
-      return unavailable(`table ${table.text} does not exist: run the store's migrate() or apply postgresSchema()`, 'failed', false);
+      return unavailable(
+        `table ${table.text} does not exist: run the store's migrate() (createSessionStore: migrate: true, or SSS_MIGRATE=1) or apply postgresSchema()`,
+        'failed',
+        false,
+      );
+    case '3F000': // invalid schema name: migrate() creates the table, never its schema
+      return unavailable(
+        `schema ${table.schema ?? 'of the table'} does not exist: create it (CREATE SCHEMA ${table.schema ?? '...'}), then run migrate() (migrate: true, or SSS_MIGRATE=1) to create table ${table.text}`,
+        'failed',
+        false,
+      );
     case '57014': // query canceled (statement_timeout): the statement was rolled back
       return unavailable('statement canceled (statement_timeout?)', 'failed', false);
     case '40001': // serialization failure

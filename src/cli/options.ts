@@ -103,7 +103,8 @@ export function resolveConfig(opts: StoreOptions, io: CliIo): ConfigDraft {
   if (opts.unsafeLowCost === true) env.SSS_KEYSET_UNSAFE_LOW_COST = '1';
   if (opts.passphraseEnv !== undefined) env.SSS_KEYSET_PASSPHRASE = passphraseFrom(opts, io);
 
-  const config: ConfigDraft = loadConfigFromEnv(env);
+  // An unknown SSS_* variable (a typo) is one warning on stderr; an error under SSS_STRICT=1.
+  const config: ConfigDraft = loadConfigFromEnv(env, { onError: (err) => io.stderr(`warning: ${(err as Error).message}\n`) });
   if (config.dataDir !== undefined) config.dataDir = resolve(io.cwd, config.dataDir);
   if (config.keyset?.path !== undefined) config.keyset.path = resolve(io.cwd, config.keyset.path);
   // Backend options go onto the draft, so a misplaced one is reported by its config name.
@@ -164,7 +165,8 @@ function keysetFailure(err: unknown, config: ConfigDraft): never {
 
 /** The keyring the configuration names (for key commands: no backend is contacted). */
 export async function openKeyring(opts: KeysetOptions, io: CliIo): Promise<{ keyring: Keyring; config: ConfigDraft }> {
-  const config = resolveConfig({ ...opts }, io);
+  // Key commands contact no backend: server URLs in the environment (both set is otherwise refused) do not matter.
+  const config = resolveConfig({ ...opts }, { ...io, env: { ...io.env, REDIS_URL: undefined, DATABASE_URL: undefined } });
   requireKeyset(config);
   // Only the keyset (and the lifetime its sign/hash keys are retired by) matters here: check it,
   // whatever the backend settings say.

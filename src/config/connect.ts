@@ -25,6 +25,14 @@ function describeFailure(err: unknown): string {
   return String(err);
 }
 
+/** What to do about a PostgreSQL refusal an operator can fix; undefined for the rest. */
+function postgresAdvice(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === '3D000') return 'the database in the URL does not exist (3D000): create it (`createdb NAME` or CREATE DATABASE NAME) or fix the database name in the URL';
+  if (code === '28P01' || code === '28000') return `the server refused the credentials (${code}): check the user and password in the URL`;
+  return undefined;
+}
+
 const noAnswer = (ms: number) => () => new Error(`no answer within ${ms} ms`);
 
 export async function connectRedis(url: string, timeoutMs: number, cleanups: Cleanups): Promise<RedisClient> {
@@ -75,7 +83,7 @@ export async function connectPostgres(url: string, timeoutMs: number, cleanups: 
   } catch (err) {
     await end();
     cleanups.splice(cleanups.indexOf(end), 1);
-    throw new BackendUnavailableError(`cannot reach PostgreSQL at ${redactUrl(url)}: ${scrubText(describeFailure(err), url)}`, { cause: redactedCause(err, url) });
+    throw new BackendUnavailableError(`cannot reach PostgreSQL at ${redactUrl(url)}: ${postgresAdvice(err) ?? scrubText(describeFailure(err), url)}`, { cause: redactedCause(err, url) });
   }
   return pool;
 }

@@ -105,6 +105,7 @@ export async function createSessionStore(config: SessionStoreConfig = loadConfig
   if (config.absoluteTtlMs !== undefined) ttl.absoluteMs = config.absoluteTtlMs;
   if (config.sliding !== undefined) ttl.sliding = config.sliding;
   if (config.sweepIntervalMs !== undefined) ttl.sweepIntervalMs = config.sweepIntervalMs;
+  if (config.onError !== undefined) ttl.onSweepError = config.onError;
   const encryption: NonNullable<SecureStoreOptions['encryption']> = {};
   if (config.unsafeAcceptPlaintext === true) encryption.unsafeAcceptPlaintext = true;
   if (config.lazyReencrypt !== undefined) encryption.lazyReencrypt = config.lazyReencrypt;

@@ -15,9 +15,41 @@ import {
   type SessionStoreConfig,
   checkField,
 } from './types.js';
+import { ENV_VARIABLES, TEST_VARIABLE_PREFIX, closestName } from './known.js';
 import { adapterForUrl } from './validate.js';
 
 type Env = Record<string, string | undefined>;
+
+export interface LoadConfigOptions {
+  /**
+   * Receives a `ConfigError` for each unknown `SSS_*` variable (a warning: the configuration still
+   * loads), and is copied into the configuration as its `onError`. Default: `process.emitWarning`.
+   */
+  onError?: (err: unknown) => void;
+}
+
+/** The fallback warning channel: Node's (also Deno's and Bun's), else the console. */
+function emitWarning(err: unknown): void {
+  const message = err instanceof Error ? err.message : String(err);
+  const proc = (globalThis as { process?: { emitWarning?: (m: string, o: { type: string; code: string }) => void } }).process;
+  if (typeof proc?.emitWarning === 'function') proc.emitWarning(message, { type: 'SealedSessionStoreWarning', code: 'SSS_UNKNOWN_VARIABLE' });
+  else console.warn(`sealed-session-store: ${message}`);
+}
+
+/**
+ * An `SSS_*` variable that is not in the table (known.ts) is most likely a typo (`SSS_TTL` for
+ * `SSS_TTL_MS`) that would otherwise run silently with the default: one warning each, an error
+ * under `SSS_STRICT=1`. `SSS_TEST_*` belongs to the project's own tests and is ignored.
+ */
+function checkUnknownVariables(env: Env, strict: boolean, warn: (err: unknown) => void): void {
+  const known = Object.keys(ENV_VARIABLES);
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('SSS_') || name.startsWith(TEST_VARIABLE_PREFIX) || known.includes(name) || env[name] === undefined) continue;
+    const err = new ConfigError(name, `is not a sealed-session-store variable (did you mean ${closestName(name, known)}?); the variables are listed in docs/configuration.md`);
+    if (strict) throw err;
+    warn(err);
+  }
+}
 
 const TRUE = /^(1|true|yes|on)$/i;
 const FALSE = /^(0|false|no|off)$/i;
@@ -36,25 +68,44 @@ function envFlag(env: Env, name: string): boolean | undefined {
   throw new ConfigError(name, `must be 1 or 0, got "${v}"`);
 }
 
-/** Reads a configuration from `SSS_*` variables (see docs/configuration.md). */
-export function loadConfigFromEnv(env: Env = process.env): SessionStoreConfig {
+/**
+ * The adapter: `SSS_ADAPTER`, else `SSS_URL`'s scheme, else `SSS_PGLITE_DIR`, else a lone
+ * `REDIS_URL` or `DATABASE_URL`, else memory. Both of those set and nothing else is refused: a
+ * guess could put sessions in the wrong store (or in memory, lost at the next restart).
+ */
+function chooseAdapter(get: (name: string) => string | undefined): AdapterName {
+  const named = get('SSS_ADAPTER');
+  if (named !== undefined) {
+    if (!ADAPTERS.includes(named as AdapterName)) throw new ConfigError('SSS_ADAPTER', `must be one of ${ADAPTERS.join(', ')}, got "${named}"`);
+    return named as AdapterName;
+  }
+  const url = get('SSS_URL');
+  if (url !== undefined) return adapterForUrl(url, 'SSS_URL');
+  if (get('SSS_PGLITE_DIR') !== undefined) return 'pglite';
+  const redis = get('REDIS_URL') !== undefined;
+  const postgres = get('DATABASE_URL') !== undefined;
+  if (redis && postgres) throw new ConfigError('SSS_ADAPTER', 'both REDIS_URL and DATABASE_URL are set: set SSS_ADAPTER=redis or SSS_ADAPTER=postgres to say which one holds the sessions');
+  if (redis) return 'redis';
+  if (postgres) return 'postgres';
+  return 'memory';
+}
+
+/**
+ * Reads a configuration from `SSS_*` variables (see docs/configuration.md). An unknown `SSS_*`
+ * variable is reported through `options.onError` (an error under `SSS_STRICT=1`).
+ */
+export function loadConfigFromEnv(env: Env = process.env, options: LoadConfigOptions = {}): SessionStoreConfig {
   if (env === null || typeof env !== 'object') throw new ConfigError('env', 'must be an object of environment variables');
+  if (options === null || typeof options !== 'object') throw new ConfigError('options', 'must be an object');
+  if (options.onError !== undefined && typeof options.onError !== 'function') throw new ConfigError('onError', 'must be a function');
   const get = (name: string): string | undefined => {
     const v = env[name];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
   };
+  checkUnknownVariables(env, envFlag(env, 'SSS_STRICT') === true, options.onError ?? emitWarning);
   const url = get('SSS_URL');
   const pgliteDir = get('SSS_PGLITE_DIR');
-  let adapter: AdapterName;
-  const named = get('SSS_ADAPTER');
-  if (named !== undefined) {
-    if (!ADAPTERS.includes(named as AdapterName)) throw new ConfigError('SSS_ADAPTER', `must be one of ${ADAPTERS.join(', ')}, got "${named}"`);
-    adapter = named as AdapterName;
-  } else if (url !== undefined) {
-    adapter = adapterForUrl(url, 'SSS_URL');
-  } else {
-    adapter = pgliteDir !== undefined ? 'pglite' : 'memory';
-  }
+  const adapter = chooseAdapter(get);
 
   // Options of one adapter only: set for another, they are a mistake worth hearing about.
   const only = (name: string, adapters: readonly AdapterName[]): string | undefined => {
@@ -67,6 +118,7 @@ export function loadConfigFromEnv(env: Env = process.env): SessionStoreConfig {
   const migrate = only('SSS_MIGRATE', ['postgres', 'pglite']) === undefined ? undefined : envFlag(env, 'SSS_MIGRATE');
 
   const common = commonFromEnv(env, get);
+  if (options.onError !== undefined) common.onError = options.onError;
   switch (adapter) {
     case 'memory':
       return { adapter, ...common };
@@ -97,6 +149,9 @@ function commonFromEnv(env: Env, get: (name: string) => string | undefined): Com
   ms('SSS_TTL_MS', 'ttlMs');
   ms('SSS_ABSOLUTE_TTL_MS', 'absoluteTtlMs');
   ms('SSS_CONNECT_TIMEOUT_MS', 'connectTimeoutMs');
+  ms('SSS_SWEEP_INTERVAL_MS', 'sweepIntervalMs');
+  const sliding = envFlag(env, 'SSS_SLIDING');
+  if (sliding !== undefined) config.sliding = sliding;
 
   const path = get('SSS_KEYSET');
   const json = get('SSS_KEYSET_JSON');

@@ -6,6 +6,7 @@
  * pointed at another namespace cannot open a single session, so it must come from here too.
  * The `SSS_*` variables are listed in docs/configuration.md.
  *
+ * - known.ts: the one table of configuration keys and `SSS_*` variables;
  * - env.ts: `loadConfigFromEnv`, the `SSS_*` variables;
  * - validate.ts: `validateConfig`, the run-time twin of the per-adapter union type (types.ts);
  * - create.ts: `createSessionStore`, `loadKeyring`;
@@ -32,6 +33,6 @@ export {
   type RedisConfig,
   type SessionStoreConfig,
 } from './types.js';
-export { loadConfigFromEnv } from './env.js';
+export { type LoadConfigOptions, loadConfigFromEnv } from './env.js';
 export { validateConfig } from './validate.js';
 export { type CreatedSessionStore, createSessionStore, loadKeyring } from './create.js';

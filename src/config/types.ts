@@ -88,7 +88,14 @@ export interface CommonConfig {
   lazyReencrypt?: boolean;
   hideExistence?: boolean;
   now?: () => number;
+  /** Audit sink: security events (integrity failures, owner mismatches, rotations, ...). */
   onEvent?: AuditSink;
+  /**
+   * Failures and warnings nobody awaits: a failed background sweep, and (passed to
+   * `loadConfigFromEnv`) an unknown `SSS_*` variable. Default: sweep failures are counted in
+   * `stats()` only; configuration warnings go to `process.emitWarning`.
+   */
+  onError?: (err: unknown) => void;
 }
 
 export interface MemoryConfig extends CommonConfig {

@@ -5,6 +5,7 @@
  */
 import { intOption } from '../util/options.js';
 import { Keyring } from '../keys/keyring.js';
+import { CONFIG_KEYS, KEYSET_KEYS, closestName } from './known.js';
 import { redactUrl } from './redact.js';
 import { ADAPTERS, type AdapterName, ConfigError, DURATION_BOUNDS, type DurationOption, type SessionStoreConfig, checkField } from './types.js';
 
@@ -43,10 +44,21 @@ function checkUrl(url: unknown, adapter: 'redis' | 'postgres'): void {
   if (u.hostname === '') throw new ConfigError('url', `${redactUrl(url)} has no host`);
 }
 
+/**
+ * An option name that is not in the table (known.ts) is a mistake, never ignored: a misspelt
+ * `sweepIntervalMS` or `keyset.pasphrase` would otherwise silently run with the default.
+ */
+function refuseUnknownKeys(object: Record<string, unknown>, known: readonly string[], prefix: string): void {
+  for (const key of Object.keys(object)) {
+    if (!known.includes(key)) throw new ConfigError(`${prefix}${key}`, `is not a configuration option; did you mean ${prefix}${closestName(key, known)}?`);
+  }
+}
+
 /** Checks a configuration without connecting anywhere; throws `ConfigError`. */
 export function validateConfig(config: unknown): asserts config is SessionStoreConfig {
   if (config === null || typeof config !== 'object') throw new ConfigError('config', 'must be an object');
   const c = config as Record<string, unknown>;
+  refuseUnknownKeys(c, CONFIG_KEYS, '');
   const adapter = c.adapter as AdapterName;
   if (!ADAPTERS.includes(adapter)) throw new ConfigError('adapter', `must be one of ${ADAPTERS.join(', ')}, got ${JSON.stringify(c.adapter)}`);
   if (adapter === 'redis' || adapter === 'postgres') checkUrl(c.url, adapter);
@@ -63,6 +75,9 @@ export function validateConfig(config: unknown): asserts config is SessionStoreC
     const [min, max] = DURATION_BOUNDS[field];
     checkField(field, () => intOption(c[field], min, min, max, field));
   }
+  for (const field of ['now', 'onEvent', 'onError'] as const) {
+    if (c[field] !== undefined && typeof c[field] !== 'function') throw new ConfigError(field, 'must be a function');
+  }
   checkKeyset(c.keyset, adapter);
 }
 
@@ -75,6 +90,7 @@ function checkKeyset(keyset: unknown, adapter: AdapterName): void {
   }
   if (keyset === null || typeof keyset !== 'object') throw new ConfigError('keyset', 'must be an object');
   const k = keyset as Record<string, unknown>;
+  refuseUnknownKeys(k, KEYSET_KEYS, 'keyset.');
   const sources = [k.keyring, k.path, k.json].filter((x) => x !== undefined).length;
   if (sources !== 1) throw new ConfigError('keyset', 'needs exactly one of keyring, path, json');
   if (k.keyring !== undefined && !(k.keyring instanceof Keyring)) throw new ConfigError('keyset.keyring', 'must be a Keyring');

@@ -131,8 +131,12 @@ export class BackendUnavailableError extends SessionStoreError {
 export class IntegrityError extends SessionStoreError {
   static readonly code = 'integrity';
   declare readonly code: 'integrity';
-  constructor() {
-    super('integrity', 'sealed data failed integrity checks');
+  /**
+   * `message` may say WHAT failed to open (a keyset file, for its operator) and what to check, but
+   * never which check failed: every cause must read the same.
+   */
+  constructor(message = 'sealed data failed integrity checks') {
+    super('integrity', message);
   }
 }
 

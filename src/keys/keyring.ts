@@ -101,7 +101,10 @@ export class Keyring {
       await source.transaction(async (existing) => existing ?? Keyring.generate(options).insecureExportCleartextJwks());
       current = await source.read();
     }
-    if (current === undefined) throw new KeyStateError(`${source.description} holds no keyset`);
+    if (current === undefined) {
+      const hint = source instanceof KeysetFileSource ? `: the file does not exist; create one with \`sealed-session keys generate --keyset ${source.path}\`, or pass createIfMissing: true` : '';
+      throw new KeyStateError(`${source.description} holds no keyset${hint}`);
+    }
     return new Keyring(parseJwks(current), options, source);
   }
 

@@ -87,7 +87,15 @@ export async function decodeKeyset(text: string, protection: KeysetProtection, w
     if (typeof d.provider !== 'string' || d.wrapped === null || typeof d.wrapped !== 'object') throw new KeyStateError(`${where} is a malformed wrapped keyset`);
     if (protection.provider === undefined) throw new KeyStateError(`${where} is wrapped by provider "${d.provider}"; pass that provider to open it`);
     if (protection.provider.name !== d.provider) throw new KeyStateError(`${where} is wrapped by provider "${d.provider}", not "${protection.provider.name}"`);
-    return unwrapKeyset(d as WrappedKeysetDocument, protection.provider);
+    try {
+      return await unwrapKeyset(d as WrappedKeysetDocument, protection.provider);
+    } catch (err) {
+      if (!(err instanceof IntegrityError)) throw err;
+      // Names the file and what to check, but not which check failed: a wrong passphrase and a
+      // tampered file must read the same (no oracle for whoever can swap the file).
+      const key = d.provider.startsWith('passphrase') ? 'wrong passphrase' : `wrong key for provider "${d.provider}"`;
+      throw new IntegrityError(`cannot open ${where}: ${key}, or the file was damaged or tampered with`);
+    }
   }
   if (Array.isArray(d.keys)) {
     if (protection.insecureCleartext !== true) {

@@ -84,7 +84,7 @@ describe('hostile keysets', () => {
         // Without the explicit opt-in a cleartext file never loads.
         const strict = await typed('fromFile (wrapped expected)', () => Keyring.fromFile(file, { provider: passphraseProvider('a passphrase', { logN: 10, unsafeLowCost: true }) }), KEYSET_CODES);
         expect(strict.ok).toBe(false);
-        const name = `SSS_FUZZ_KEYSET_${i}`;
+        const name = `SSS_TEST_FUZZ_KEYSET_${i}`;
         if (!content.includes('\u0000')) {
           process.env[name] = content;
           try {

@@ -47,6 +47,6 @@ function safeJson(v: unknown): string {
   }
 }
 
-export const LONG = process.env.SSS_LONG_TESTS === '1';
-/** numRuns, 20x under SSS_LONG_TESTS=1. */
+export const LONG = process.env.SSS_TEST_LONG === '1';
+/** numRuns, 20x under SSS_TEST_LONG=1. */
 export const runs = (n: number): number => (LONG ? n * 20 : n);

@@ -7,7 +7,7 @@
  *
  * MemoryStore with small configured bounds must stay within them the whole run (asserted).
  *
- * SSS_LOAD_MS sets the duration per backend (default 5000); SSS_LONG_TESTS=1 makes it 60 s.
+ * SSS_TEST_LOAD_MS sets the duration per backend (default 5000); SSS_TEST_LONG=1 makes it 60 s.
  */
 import { Keyring, MemoryStore, type RecordStore, type SecureStore, SessionStoreError, secureStore } from 'sealed-session-store';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,8 +15,8 @@ import { postgresFixture } from '../support/fixtures/postgres.js';
 import { disposeRedisStore, redisFixture } from '../support/fixtures/redis.js';
 import type { BackendFixture } from '../support/fixtures/types.js';
 
-const LONG = process.env.SSS_LONG_TESTS === '1';
-const DURATION_MS = Number(process.env.SSS_LOAD_MS ?? (LONG ? 60_000 : 5_000));
+const LONG = process.env.SSS_TEST_LONG === '1';
+const DURATION_MS = Number(process.env.SSS_TEST_LOAD_MS ?? (LONG ? 60_000 : 5_000));
 const SESSIONS = 1_000;
 const WORKERS = 32;
 const OWNER = { subject: 'load-owner' };

@@ -50,8 +50,8 @@ for (const sdk of ['oldest', 'newest'] as SdkVersion[]) {
       const env = {
         REDIS_URL,
         SSS_PREFIX: prefix,
-        SSS_JWKS: JSON.stringify(Keyring.generate().insecureExportCleartextJwks()),
-        SSS_MCP_SDK: sdk,
+        SSS_TEST_JWKS: JSON.stringify(Keyring.generate().insecureExportCleartextJwks()),
+        SSS_TEST_MCP_SDK: sdk,
       };
       [a, b] = await Promise.all([startInstance('A', env), startInstance('B', env)]);
       proxy = await startProxy(a.port);

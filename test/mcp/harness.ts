@@ -23,7 +23,7 @@ export interface Instance {
 export function startInstance(name: string, env: Record<string, string>, script = 'test/mcp/server-process.ts'): Promise<Instance> {
   const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/mcp/sdk-alias.mjs', script], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env, SSS_INSTANCE: name },
+    env: { ...process.env, ...env, SSS_TEST_INSTANCE: name },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

@@ -3,8 +3,8 @@
  * `secureStore`, on 127.0.0.1, printing `{"port":…}` once listening. Run with
  * `node --import tsx --import ./test/mcp/sdk-alias.mjs test/mcp/server-process.ts`.
  *
- * Env: REDIS_URL, SSS_PREFIX (key prefix), SSS_JWKS (cleartext keyset: TEST ONLY, shared by the
- * instances), SSS_INSTANCE (a name), SSS_MCP_SDK (newest | oldest).
+ * Env: REDIS_URL, SSS_PREFIX (key prefix), SSS_TEST_JWKS (cleartext keyset: TEST ONLY, shared by the
+ * instances), SSS_TEST_INSTANCE (a name), SSS_TEST_MCP_SDK (newest | oldest).
  *
  * Authentication is a stand-in (`Authorization: Bearer user:<subject>`): tests need two principals,
  * not an OAuth server. `/admin/*` drives key rotation from the test; never expose such routes.
@@ -16,11 +16,11 @@ import { RedisStore } from '../../src/backends/redis/index.js';
 import { mcpSessions } from '../../src/mcp/index.js';
 import { buildDemoServer } from './demo-server.js';
 
-const instance = process.env.SSS_INSTANCE ?? 'X';
+const instance = process.env.SSS_TEST_INSTANCE ?? 'X';
 const prefix = process.env.SSS_PREFIX ?? 'ssstest:mcp:';
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
 redis.on('error', () => {});
-const keyring = Keyring.insecureFromCleartextJwks(JSON.parse(process.env.SSS_JWKS ?? 'null'));
+const keyring = Keyring.insecureFromCleartextJwks(JSON.parse(process.env.SSS_TEST_JWKS ?? 'null'));
 const store = secureStore(new RedisStore({ client: redis, prefix: `${prefix}s:` }), {
   keyring,
   namespace: 'mcp-test',

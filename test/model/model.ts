@@ -348,6 +348,6 @@ export function setup(backend: RecordStore, clock: { t: number }, options: { sli
   };
 }
 
-/** Long variants (SSS_LONG_TESTS=1) run this many times more. */
-export const LONG = process.env.SSS_LONG_TESTS === '1';
+/** Long variants (SSS_TEST_LONG=1) run this many times more. */
+export const LONG = process.env.SSS_TEST_LONG === '1';
 export const runs = (n: number): number => (LONG ? n * 20 : n);

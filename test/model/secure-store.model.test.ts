@@ -5,7 +5,7 @@
  * match. MemoryStore always; Redis, PostgreSQL and PGlite through test/fixtures when present (the
  * service-backed ones skip without their service, or fail under REQUIRE_SERVICES=1).
  *
- * Bounded by default (a few seconds); SSS_LONG_TESTS=1 runs 20x as many sequences.
+ * Bounded by default (a few seconds); SSS_TEST_LONG=1 runs 20x as many sequences.
  */
 import fc from 'fast-check';
 import { MemoryStore, type RecordStore } from 'sealed-session-store';

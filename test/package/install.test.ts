@@ -9,8 +9,8 @@
  * The same tree is also committed to a throwaway git repository and installed by its `git+file:`
  * URL, which runs `prepare` in npm's clone: the installed package must work without a dist/ in git.
  *
- * Minutes of npm work, so it runs when asked: SSS_PACKAGE_TESTS=1, or under REQUIRE_SERVICES=1
- * (.ci/run) unless SSS_PACKAGE_TESTS=0. Otherwise it skips with the reason printed. Packages come
+ * Minutes of npm work, so it runs when asked: SSS_TEST_PACKAGE=1, or under REQUIRE_SERVICES=1
+ * (.ci/run) unless SSS_TEST_PACKAGE=0. Otherwise it skips with the reason printed. Packages come
  * from the npm cache when present (`--prefer-offline`), else from the registry.
  */
 import { execFile } from 'node:child_process';
@@ -43,13 +43,13 @@ const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
   peerDependencies: Record<string, string>;
 };
 
-const asked = process.env.SSS_PACKAGE_TESTS;
+const asked = process.env.SSS_TEST_PACKAGE;
 const enabled = asked === '1' || (asked !== '0' && process.env.REQUIRE_SERVICES === '1');
 const SKIP = enabled
   ? undefined
   : asked === '0'
-    ? 'SSS_PACKAGE_TESTS=0: the install tests are not run by this Node (.ci/run runs them once, on the machine’s Node)'
-    : 'packing and installing the package takes minutes: set SSS_PACKAGE_TESTS=1 to run it (.ci/run does)';
+    ? 'SSS_TEST_PACKAGE=0: the install tests are not run by this Node (.ci/run runs them once, on the machine’s Node)'
+    : 'packing and installing the package takes minutes: set SSS_TEST_PACKAGE=1 to run it (.ci/run does)';
 if (SKIP !== undefined) console.warn(`[skip] ${SKIP}`);
 
 async function run(cmd: string, args: string[], cwd: string, timeout = 10 * MINUTE): Promise<string> {

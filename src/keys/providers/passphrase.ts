@@ -10,7 +10,7 @@
 import { IntegrityError, InvalidInputError, KeyStateError } from '../../contract/errors.js';
 import { base64urlDecode, base64urlEncode, utf8Encode } from '../../util/bytes.js';
 import { getAead } from '../../crypto/aead/index.js';
-import { boolOption, intOption } from '../../util/options.js';
+import { boolOption, intOption, optionsObject } from '../../util/options.js';
 import { type RandomSource, secureRandom } from '../../util/random.js';
 import { type ScryptParams, scryptDerive } from '../../crypto/scrypt.js';
 import { INSPECT_CUSTOM, inspectSummary } from '../redact.js';
@@ -56,9 +56,12 @@ function blobAad(aad: Uint8Array, params: Omit<ScryptParams, 'dkLen'>, salt: str
 }
 
 export function passphraseProvider(passphrase: string | Uint8Array, options: PassphraseProviderOptions = {}): KeyEncryptionProvider {
-  if (typeof passphrase !== 'string' && !(passphrase instanceof Uint8Array)) throw new InvalidInputError('passphrase must be a string or a Uint8Array');
+  if (typeof passphrase !== 'string' && !(passphrase instanceof Uint8Array)) {
+    throw new InvalidInputError(`passphrase must be a string or a Uint8Array, got ${passphrase === null ? 'null' : typeof passphrase} (is the variable holding it, e.g. SSS_KEYSET_PASSPHRASE, set?)`);
+  }
   const secret = typeof passphrase === 'string' ? utf8Encode(passphrase) : passphrase.slice();
   if (secret.length < 8) throw new InvalidInputError('passphrase must be at least 8 bytes (prefer a long random one)');
+  options = optionsObject(options, 'passphraseProvider options');
   // Below 15 only when the name says so: a low cost makes a stolen keyset file cheap to brute-force.
   const lowCost = boolOption(options.unsafeLowCost, false, 'unsafeLowCost');
   const logN = intOption(options.logN, 17, lowCost ? LIMITS.logN[0] : MIN_LOG_N, LIMITS.logN[1], 'logN');

@@ -14,7 +14,7 @@ const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL ?? 'postgr
 // Four processes hammering ONE id back to back is the worst case for optimistic concurrency: the
 // default bound (8 attempts) is sized for ordinary traffic, so this stress test raises it. Every
 // update must still land; none may be silently lost.
-const maxAttempts = Number(process.env.SSS_CAS_MAX_ATTEMPTS ?? 64);
+const maxAttempts = Number(process.env.SSS_TEST_CAS_MAX_ATTEMPTS ?? 64);
 let conflicts = 0;
 class CountingStore extends PostgresStore {
   override async saveRecord(...args: Parameters<PostgresStore['saveRecord']>): Promise<string> {
