@@ -15,6 +15,7 @@ import { runFloors } from './floors.js';
 import { runLayers } from './layers.js';
 import { runPairs } from './pairs.js';
 import { runPeers } from './peers.js';
+import { runRotation } from './rotation.js';
 import { type Machine, type RunDocument, markdown, printSummary } from './report.js';
 import { connectServices } from './services.js';
 import { SIZES, type SizeName, statesFor } from './states.js';
@@ -27,6 +28,7 @@ const SUITES: Array<[string, (ctx: Ctx) => Promise<void>]> = [
   ['peers', runPeers],
   ['layers', runLayers],
   ['admin', runAdmin],
+  ['rotation', runRotation],
   // Last: the targets' ratios, each side measured in alternating slices (see pairs.ts).
   ['pairs', runPairs],
 ];
