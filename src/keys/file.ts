@@ -59,6 +59,7 @@ export class KeysetFileSource implements KeyringSource {
   readonly writable = true;
   readonly description: string;
   private readonly lock: Required<LockOptions>;
+  private readSignature: string | undefined;
 
   constructor(
     readonly path: string,
@@ -74,6 +75,9 @@ export class KeysetFileSource implements KeyringSource {
   }
 
   async read(): Promise<KeysetJwks | undefined> {
+    // Taken BEFORE the read: a watch started after this read compares against it, so a change
+    // landing between the read and the watch's first poll is still seen (at worst one extra reload).
+    this.readSignature = await this.signature();
     const text = await this.readText();
     return text === undefined ? undefined : decodeKeyset(text, this.options, this.description);
   }
@@ -139,6 +143,16 @@ export class KeysetFileSource implements KeyringSource {
     }
   }
 
+  /** What identifies the file's current contents cheaply: the stat() of what the path resolves to. */
+  private signature(): Promise<string> {
+    return nodeFs()
+      .promises.stat(this.path, { bigint: true })
+      .then(
+        (st) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`,
+        (err: NodeJS.ErrnoException) => `error:${err.code ?? 'unknown'}`,
+      );
+  }
+
   private readOnly(encoded: string, cause: unknown): ReadOnlyKeysetError {
     return new ReadOnlyKeysetError(this.description, this.path, encoded, this.options.provider === undefined, cause);
   }
@@ -160,19 +174,13 @@ export class KeysetFileSource implements KeyringSource {
    * missing or unreadable file is a state of its own: its return counts as a change.
    */
   watch(onChange: () => void, options: { intervalMs: number }): () => void {
-    const fsp = nodeFs().promises;
-    const signature = () =>
-      fsp.stat(this.path, { bigint: true }).then(
-        (st) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`,
-        (err: NodeJS.ErrnoException) => `error:${err.code ?? 'unknown'}`,
-      );
-    let last: string | undefined;
+    let last = this.readSignature;
     let busy = false;
     let stopped = false;
     const poll = () => {
       if (busy) return; // a slow file system: never pile up stat() calls
       busy = true;
-      void signature()
+      void this.signature()
         .then((now) => {
           const changed = last !== undefined && now !== last;
           last = now;
