@@ -34,7 +34,7 @@ export { SecureStore, type SecureStoreOptions, type ResumedSession, type Inspect
 export { MemoryStore, type MemoryStoreOptions } from './backends/memory.js';
 export { type FollowOptions, Keyring, type KeyringOptions, type RetireOptions, type UsableKey, type WatchOptions } from './keys/keyring.js';
 export type { KeyringManager } from './keys/keyring-manager.js';
-export { KeysetFileSource, type KeysetFileOptions, ReadOnlyKeysetError } from './keys/file.js';
+export { KeysetFileSource, type KeysetFileOptions } from './keys/file.js';
 export { KeysetEnvSource, type KeysetEnvOptions } from './keys/env.js';
 export { passphraseProvider, type PassphraseProviderOptions } from './keys/providers/passphrase.js';
 
