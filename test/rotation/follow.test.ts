@@ -206,6 +206,21 @@ describe('following a keyset file', () => {
     expect(injected.following).toBe(true);
   });
 
+  it('bad follow options are invalid_input, naming the option', async () => {
+    const path = join(tmp(), 'k.json');
+    keep(await Keyring.fromFile(path, { ...cleartext, createIfMissing: true, follow: false }));
+    for (const [follow, name] of [
+      ['yes', /follow/],
+      [{ intervalMs: 0 }, /follow\.intervalMs/],
+      [{ unknownKidReloadMs: -1 }, /follow\.unknownKidReloadMs/],
+      [{ onError: 'log' }, /follow\.onError/],
+    ] as const) {
+      const err = await Keyring.fromFile(path, { ...cleartext, follow: follow as never }).catch((e: unknown) => e);
+      expect(isSessionStoreError(err, 'invalid_input'), String(err)).toBe(true);
+      expect((err as Error).message).toMatch(name);
+    }
+  });
+
   it('config: keyset.follow and SSS_KEYSET_FOLLOW / SSS_KEYSET_FOLLOW_INTERVAL_MS', () => {
     const env = { SSS_KEYSET: 'k.json', SSS_KEYSET_INSECURE_CLEARTEXT: '1' };
     expect(loadConfigFromEnv(env).keyset?.follow).toBeUndefined();
