@@ -40,7 +40,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/faults/**', 'test/load/**'],
+          exclude: ['test/faults/**', 'test/load/**', 'test/rotation/file-rotation.test.ts'],
           sequence: { groupOrder: 0 },
         },
       },
@@ -48,7 +48,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'faults',
-          include: ['test/faults/**/*.test.ts', 'test/load/**/*.test.ts'],
+          include: ['test/faults/**/*.test.ts', 'test/load/**/*.test.ts', 'test/rotation/file-rotation.test.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 60_000,

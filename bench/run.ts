@@ -16,6 +16,7 @@ import { runFloors } from './floors.js';
 import { runLayers } from './layers.js';
 import { runPairs } from './pairs.js';
 import { runPeers } from './peers.js';
+import { runRotation } from './rotation.js';
 import { type Machine, type RunDocument, markdown, printSummary } from './report.js';
 import { connectServices } from './services.js';
 import { SIZES, type SizeName, statesFor } from './states.js';
@@ -28,6 +29,7 @@ const SUITES: Array<[string, (ctx: Ctx) => Promise<void>]> = [
   ['peers', runPeers],
   ['layers', runLayers],
   ['admin', runAdmin],
+  ['rotation', runRotation],
   // The user-level comparison: express + express-session over HTTP, connect-redis vs ours (express-user.ts).
   ['express-user', (ctx) => runExpressUser(ctx)],
   // Last: the targets' ratios, each side measured in alternating slices (see pairs.ts).

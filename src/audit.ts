@@ -13,7 +13,9 @@ export type AuditEventType =
   | 'revoked'
   | 'revocation'
   | 'rotation'
-  | 'rekey';
+  | 'rekey'
+  /** A followed keyset could not be reloaded (the keyring kept its keys): operation `reload_failed`. */
+  | 'keyset_reload';
 
 /** What the audit hook receives: never a session id, token, owner or state in clear. */
 export interface AuditEvent {

@@ -32,7 +32,7 @@ export { errors };
 
 export { SecureStore, type SecureStoreOptions, type ResumedSession, type InspectedSession, secureStore } from './secure-store.js';
 export { MemoryStore, type MemoryStoreOptions } from './backends/memory.js';
-export { Keyring, type KeyringOptions, type RetireOptions, type UsableKey, type WatchOptions } from './keys/keyring.js';
+export { type FollowOptions, Keyring, type KeyringOptions, type RetireOptions, type UsableKey, type WatchOptions } from './keys/keyring.js';
 export type { KeyringManager } from './keys/keyring-manager.js';
 export { KeysetFileSource, type KeysetFileOptions } from './keys/file.js';
 export { KeysetEnvSource, type KeysetEnvOptions } from './keys/env.js';

@@ -29,3 +29,4 @@ export { SessionTokens } from './tokens/token.js';
 export { hmacSha256 } from './crypto/hmac.js';
 export { KEYV_KEY_LABEL, KEYV_NAMESPACE_LABEL } from './crypto/labels.js';
 export { INSPECT_CUSTOM, redactedView } from './keys/redact.js';
+export { ReadOnlyKeysetError } from './keys/file.js';

@@ -13,6 +13,7 @@ import { Keyring, type KeyringManager } from '../internal.js';
 import { passphraseProvider } from '../internal.js';
 import { KEY_PURPOSES, type KeyInfo, type KeyPurpose } from '../internal.js';
 import { CliError, type CliIo, Output, UsageError, formatDuration, iso } from './io.js';
+import { readOnlyKeysetFailure } from './readonly-keyset.js';
 import { type KeysetOptions, type StoreOptions, addKeysetOptions, addStoreOptions, openKeyring, openStore, passphraseFrom } from './options.js';
 
 export const DEFAULT_KEYSET_PATH = 'keys/sessions.keyset.json';
@@ -43,7 +44,7 @@ async function change<T>(keyring: Keyring, kid: string | undefined, fn: (manager
     return await keyring.transaction(fn);
   } catch (err) {
     if (isSessionStoreError(err, 'unknown_key') && kid !== undefined) throw new CliError(`no key ${kid} in ${keyring.sourceDescription ?? 'the keyset'}`, 1, 'unknown_key');
-    throw err;
+    throw readOnlyKeysetFailure(err) ?? err;
   }
 }
 

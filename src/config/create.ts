@@ -9,7 +9,7 @@ import { MemoryStore } from '../backends/memory.js';
 import { PgliteStore } from '../backends/pglite.js';
 import { type PgPool, PostgresStore } from '../backends/postgres.js';
 import { type RedisClient, RedisStore } from '../backends/redis/index.js';
-import { Keyring } from '../keys/keyring.js';
+import { type FollowOptions, Keyring } from '../keys/keyring.js';
 import { passphraseProvider } from '../keys/providers/passphrase.js';
 import { SecureStore, type SecureStoreOptions } from '../secure-store.js';
 import { type Cleanups, connectPostgres, connectRedis } from './connect.js';
@@ -44,9 +44,26 @@ export async function loadKeyring(config: SessionStoreConfig): Promise<Keyring> 
     if (k.createIfMissing !== true && !existsSync(k.path)) {
       throw new KeyStateError(`keyset file ${k.path} does not exist; create one with \`sealed-session keys generate --keyset ${k.path}\``);
     }
-    return Keyring.fromFile(k.path, { ...options, ...both, ...(k.createIfMissing === true ? { createIfMissing: true } : {}) });
+    return Keyring.fromFile(k.path, { ...options, ...both, ...(k.createIfMissing === true ? { createIfMissing: true } : {}), follow: followOptions(config) });
   }
   return Keyring.fromEnv('keyset', { ...options, ...both, env: { keyset: k.json } });
+}
+
+/** `keyset.follow` as keyring options: failed reloads go to its `onError` and to `onEvent` as `keyset_reload`. */
+function followOptions(config: SessionStoreConfig): false | FollowOptions {
+  const follow = config.keyset?.follow;
+  if (follow === false) return false;
+  const f = typeof follow === 'object' ? follow : {};
+  return {
+    ...(f.intervalMs === undefined ? {} : { intervalMs: f.intervalMs }),
+    onError: (err) => {
+      try {
+        config.onEvent?.({ type: 'keyset_reload', operation: 'reload_failed' });
+      } finally {
+        f.onError?.(err);
+      }
+    },
+  };
 }
 
 /** The backend a configuration names, connected; what it created is pushed on `cleanups`. */
@@ -89,7 +106,8 @@ export async function createSessionStore(config: SessionStoreConfig = loadConfig
   validateConfig(config);
   const keyring = await loadKeyring(config);
   const namespace = config.namespace ?? 'default';
-  const cleanups: Cleanups = [];
+  // A keyring this factory loaded follows its file: stop its polling on close (never an injected one's).
+  const cleanups: Cleanups = config.keyset?.keyring === undefined ? [async () => keyring.close()] : [];
   const runCleanups = async () => {
     for (const c of cleanups) await c().catch(() => {});
   };

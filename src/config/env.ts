@@ -163,6 +163,10 @@ function commonFromEnv(env: Env, get: (name: string) => string | undefined): Com
     if (passphrase !== undefined && passphrase !== '') keyset.passphrase = passphrase;
     if (envFlag(env, 'SSS_KEYSET_INSECURE_CLEARTEXT') === true) keyset.insecureCleartext = true;
     if (envFlag(env, 'SSS_KEYSET_UNSAFE_LOW_COST') === true) keyset.unsafeLowCost = true;
+    const follow = envFlag(env, 'SSS_KEYSET_FOLLOW');
+    const followMs = get('SSS_KEYSET_FOLLOW_INTERVAL_MS');
+    if (follow === false) keyset.follow = false;
+    else if (followMs !== undefined) keyset.follow = { intervalMs: checkField('SSS_KEYSET_FOLLOW_INTERVAL_MS', () => parseIntOption(followMs, 1, 3_600_000, 'SSS_KEYSET_FOLLOW_INTERVAL_MS')) };
     config.keyset = keyset;
   }
   return config;

@@ -44,7 +44,7 @@ export const KEYSET_KEYS = [
   'insecureCleartext',
   'unsafeLowCost',
   'createIfMissing',
-  'follow', // registered: keyset following (reload)
+  'follow',
   'store', // registered: a keyset held in the store (storekeys)
   'kms', // registered: a KMS-wrapped keyset (kms)
 ] as const;
@@ -71,8 +71,8 @@ export const ENV_VARIABLES: Readonly<Record<string, string>> = {
   SSS_KEYSET_PASSPHRASE: 'keyset.passphrase',
   SSS_KEYSET_INSECURE_CLEARTEXT: 'keyset.insecureCleartext',
   SSS_KEYSET_UNSAFE_LOW_COST: 'keyset.unsafeLowCost',
-  SSS_KEYSET_FOLLOW: 'keyset.follow', // registered (reload)
-  SSS_KEYSET_FOLLOW_INTERVAL_MS: 'keyset.follow', // registered (reload)
+  SSS_KEYSET_FOLLOW: 'keyset.follow',
+  SSS_KEYSET_FOLLOW_INTERVAL_MS: 'keyset.follow',
   SSS_KEYSET_STORE: 'keyset.store', // registered (storekeys)
   SSS_KEYSET_KMS_KEY_ID: 'keyset.kms', // registered (kms)
   SSS_KEYSET_KMS_REGION: 'keyset.kms', // registered (kms)

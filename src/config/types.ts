@@ -64,6 +64,12 @@ export interface KeysetConfig {
   unsafeLowCost?: boolean;
   /** With `path`: write a freshly generated keyset when the file does not exist. Default false. */
   createIfMissing?: boolean;
+  /**
+   * With `path`: follow the file, so a rotation made elsewhere reaches this process without a
+   * restart (docs/key-rotation.md). Default on, polling every 1000 ms; `false` turns it off. A
+   * failed reload keeps the keys and is reported to `onError` and to `onEvent` (`keyset_reload`).
+   */
+  follow?: boolean | { intervalMs?: number; onError?: (err: unknown) => void };
 }
 
 /** What every adapter accepts. */

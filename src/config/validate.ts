@@ -104,4 +104,15 @@ function checkKeyset(keyset: unknown, adapter: AdapterName): void {
   }
   if (k.unsafeLowCost !== undefined && typeof k.unsafeLowCost !== 'boolean') throw new ConfigError('keyset.unsafeLowCost', 'must be true or false');
   if (k.createIfMissing === true && k.path === undefined) throw new ConfigError('keyset.createIfMissing', 'only applies to a keyset file (path)');
+  checkFollow(k.follow, k.path !== undefined);
+}
+
+function checkFollow(follow: unknown, file: boolean): void {
+  if (follow === undefined || follow === false) return;
+  if (!file) throw new ConfigError('keyset.follow', 'only applies to a keyset file (path)');
+  if (follow === true) return;
+  if (follow === null || typeof follow !== 'object') throw new ConfigError('keyset.follow', 'must be true, false or { intervalMs, onError }');
+  const f = follow as Record<string, unknown>;
+  checkField('keyset.follow.intervalMs', () => intOption(f.intervalMs, 1000, 1, 3_600_000, 'keyset.follow.intervalMs'));
+  if (f.onError !== undefined && typeof f.onError !== 'function') throw new ConfigError('keyset.follow.onError', 'must be a function');
 }

@@ -6,7 +6,7 @@
 import { KeyStateError } from '../contract/errors.js';
 import { acquireLock } from '../util/lockfile.js';
 import { intOption, optionsObject } from '../util/options.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { isReadOnlyError, writeFileAtomic } from './atomic-write.js';
 import { nodeFs } from './fs.js';
 import type { KeysetJwks } from './jwks.js';
 import { redactedView } from './redact.js';
@@ -29,10 +29,37 @@ export interface KeysetFileOptions extends KeysetProtection {
   lock?: LockOptions;
 }
 
+/**
+ * A change to a keyset file this process may not write (a mounted secret, a read-only volume):
+ * `key_state`, and nothing written. It carries the changed keyset, encoded as the file would have
+ * held it (wrapped by the provider; cleartext only for a cleartext keyset), for the operator to put
+ * into the secret manager that owns the file. The text sits in a private field: logging or
+ * serializing the error never shows it.
+ */
+export class ReadOnlyKeysetError extends KeyStateError {
+  readonly path: string;
+  /** True when the keyset (and so `unsafeNewKeysetText()`) is cleartext key material. */
+  readonly cleartext: boolean;
+  #text: string;
+
+  constructor(source: string, path: string, text: string, cleartext: boolean, cause: unknown) {
+    super(`${source} is read-only here (${(cause as { code?: string }).code ?? 'not writable'}): nothing was written; put the new keyset into whatever manages the file (e.g. your secret manager)`, { cause });
+    this.path = path;
+    this.cleartext = cleartext;
+    this.#text = text;
+  }
+
+  /** The keyset as the file should now hold it. Cleartext key material when `cleartext` is true. */
+  unsafeNewKeysetText(): string {
+    return this.#text;
+  }
+}
+
 export class KeysetFileSource implements KeyringSource {
   readonly writable = true;
   readonly description: string;
   private readonly lock: Required<LockOptions>;
+  private readSignature: string | undefined;
 
   constructor(
     readonly path: string,
@@ -48,6 +75,9 @@ export class KeysetFileSource implements KeyringSource {
   }
 
   async read(): Promise<KeysetJwks | undefined> {
+    // Taken BEFORE the read: a watch started after this read compares against it, so a change
+    // landing between the read and the watch's first poll is still seen (at worst one extra reload).
+    this.readSignature = await this.signature();
     const text = await this.readText();
     return text === undefined ? undefined : decodeKeyset(text, this.options, this.description);
   }
@@ -64,11 +94,21 @@ export class KeysetFileSource implements KeyringSource {
    */
   async transaction(fn: (current: KeysetJwks | undefined) => Promise<KeysetJwks>): Promise<void> {
     const { timeoutMs, staleMs } = this.lock;
-    const lock = await acquireLock(`${this.path}.lock`, {
-      stale: { olderThanMs: staleMs },
-      waitMs: timeoutMs,
-      busy: (b) => new KeyStateError(`could not lock ${b.path} within ${timeoutMs} ms (another rotation is running, or a stale lock is younger than ${staleMs} ms): ${b.detail}`),
-    });
+    let lock;
+    try {
+      lock = await acquireLock(`${this.path}.lock`, {
+        stale: { olderThanMs: staleMs },
+        waitMs: timeoutMs,
+        busy: (b) => new KeyStateError(`could not lock ${b.path} within ${timeoutMs} ms (another rotation is running, or a stale lock is younger than ${staleMs} ms): ${b.detail}`),
+      });
+    } catch (err) {
+      // The directory cannot take a lock file: the keyset lives on a read-only mount (a mounted
+      // secret). Nothing can be written, so no lock is needed to compute the change for the operator.
+      if (!isReadOnlyError(err)) throw err;
+      const before = await this.readText();
+      const next = await fn(before === undefined ? undefined : await decodeKeyset(before, this.options, this.description));
+      throw this.readOnly(await encodeKeyset(next, this.options), err);
+    }
     let lost = false;
     const timer = setInterval(
       () => {
@@ -92,11 +132,29 @@ export class KeysetFileSource implements KeyringSource {
       if ((await this.readText()) !== before) {
         throw new KeyStateError(`${this.description} changed while this transaction held its lock (another writer); nothing was written: run the change again`);
       }
-      await writeFileAtomic(this.path, encoded);
+      try {
+        await writeFileAtomic(this.path, encoded);
+      } catch (err) {
+        throw isReadOnlyError(err) ? this.readOnly(encoded, err) : err;
+      }
     } finally {
       clearInterval(timer);
       await lock.release();
     }
+  }
+
+  /** What identifies the file's current contents cheaply: the stat() of what the path resolves to. */
+  private signature(): Promise<string> {
+    return nodeFs()
+      .promises.stat(this.path, { bigint: true })
+      .then(
+        (st) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`,
+        (err: NodeJS.ErrnoException) => `error:${err.code ?? 'unknown'}`,
+      );
+  }
+
+  private readOnly(encoded: string, cause: unknown): ReadOnlyKeysetError {
+    return new ReadOnlyKeysetError(this.description, this.path, encoded, this.options.provider === undefined, cause);
   }
 
   private async readText(): Promise<string | undefined> {
@@ -108,14 +166,37 @@ export class KeysetFileSource implements KeyringSource {
     }
   }
 
+  /**
+   * Polls stat() every `intervalMs` (one timer per watch, unref'd: it never keeps the process
+   * alive) and calls `onChange` when the file is another one or was rewritten. stat() follows
+   * symbolic links, so a swapped link (Kubernetes' `..data` directory link) shows as another inode;
+   * an atomic rename shows as another inode too, an in-place write as another mtime or size. A
+   * missing or unreadable file is a state of its own: its return counts as a change.
+   */
   watch(onChange: () => void, options: { intervalMs: number }): () => void {
-    const fs = nodeFs();
-    // watchFile polls stat(): unlike fs.watch it keeps following the path across atomic renames.
-    const listener = (cur: { mtimeMs: number; size: number; ino: number }, prev: { mtimeMs: number; size: number; ino: number }) => {
-      if (cur.mtimeMs !== prev.mtimeMs || cur.size !== prev.size || cur.ino !== prev.ino) onChange();
+    let last = this.readSignature;
+    let busy = false;
+    let stopped = false;
+    const poll = () => {
+      if (busy) return; // a slow file system: never pile up stat() calls
+      busy = true;
+      void this.signature()
+        .then((now) => {
+          const changed = last !== undefined && now !== last;
+          last = now;
+          if (changed && !stopped) onChange();
+        })
+        .finally(() => {
+          busy = false;
+        });
     };
-    fs.watchFile(this.path, { interval: options.intervalMs, persistent: false }, listener);
-    return () => fs.unwatchFile(this.path, listener);
+    poll();
+    const timer = setInterval(poll, options.intervalMs);
+    (timer as { unref?: () => void }).unref?.();
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
   }
 }
 

@@ -6,7 +6,7 @@
  * Locking and re-reading first is what keeps two rotations at once (two processes, two instances)
  * from losing a key.
  */
-import { KeyStateError } from '../contract/errors.js';
+import { InvalidInputError, KeyStateError } from '../contract/errors.js';
 import { intOption } from '../util/options.js';
 import { type KeyEntry, parseJwks, toJwks } from './jwks.js';
 import { KeyringManager, type KeyringManagerOptions } from './keyring-manager.js';
@@ -16,6 +16,25 @@ export interface WatchOptions {
   /** Polling interval; default 2000 ms. */
   intervalMs?: number;
   /** Called when a reload fails (the keyring keeps its current keys). Default: ignore. */
+  onError?: (err: unknown) => void;
+}
+
+/** Default polling interval of a followed keyset: a rotation reaches this process within about this long. */
+export const DEFAULT_FOLLOW_INTERVAL_MS = 1000;
+/** Default spacing of unknown-kid reloads (`KeyringSync.catchUp`). */
+export const DEFAULT_UNKNOWN_KID_RELOAD_MS = 1000;
+
+/**
+ * How a source-backed keyring follows its source on its own (`Keyring.fromFile` does by default;
+ * `false` turns it off): polling for changes, and one rate-limited reload when an envelope or token
+ * names a kid the keyring does not hold.
+ */
+export interface FollowOptions {
+  /** Polling interval; default 1000 ms (1 .. 3 600 000). */
+  intervalMs?: number;
+  /** Shortest time between two reloads caused by unknown kids; default 1000 ms (0 .. 3 600 000). */
+  unknownKidReloadMs?: number;
+  /** Called when a reload fails; the keyring keeps the keys it had. Default: ignore. */
   onError?: (err: unknown) => void;
 }
 
@@ -32,6 +51,10 @@ export interface KeyringAccess {
 export class KeyringSync {
   private fingerprint: string;
   private chain: Promise<unknown> = Promise.resolve();
+  private readonly stops = new Set<() => void>();
+  private followed: { unknownKidReloadMs: number; onError: (err: unknown) => void } | undefined;
+  private catchingUp: Promise<boolean> | undefined;
+  private lastCatchUp = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly source: KeyringSource,
@@ -53,17 +76,83 @@ export class KeyringSync {
     return true;
   }
 
-  /** Reloads whenever the source reports a change. Returns a stop function. */
+  /** Reloads whenever the source reports a change. Returns a stop function; `close()` stops it too. */
   watch(options: WatchOptions = {}): () => void {
     if (this.source.watch === undefined) throw new KeyStateError('this keyring has no source that can be watched');
     const intervalMs = intOption(options.intervalMs, 2000, 1, 3_600_000, 'watch intervalMs');
     const onError = options.onError ?? (() => {});
-    return this.source.watch(
+    const stopWatch = this.source.watch(
       () => {
         this.reload().catch(onError);
       },
       { intervalMs },
     );
+    const stop = () => {
+      if (this.stops.delete(stop)) stopWatch();
+    };
+    this.stops.add(stop);
+    return stop;
+  }
+
+  /**
+   * Follows the source: watches it (when it can be watched) and arms `catchUp`. The polling timer
+   * never keeps the process alive; `close()` stops it.
+   */
+  follow(options: FollowOptions): void {
+    const intervalMs = intOption(options.intervalMs, DEFAULT_FOLLOW_INTERVAL_MS, 1, 3_600_000, 'follow.intervalMs');
+    const unknownKidReloadMs = intOption(options.unknownKidReloadMs, DEFAULT_UNKNOWN_KID_RELOAD_MS, 0, 3_600_000, 'follow.unknownKidReloadMs');
+    const onError = options.onError ?? (() => {});
+    if (typeof onError !== 'function') throw new InvalidInputError('follow.onError must be a function');
+    // A reporter that throws must not turn a failed reload into an unhandled rejection.
+    const report = (err: unknown) => {
+      try {
+        onError(err);
+      } catch {
+        // ignored: the keyring keeps its keys whatever the reporter does
+      }
+    };
+    this.followed = { unknownKidReloadMs, onError: report };
+    if (this.source.watch !== undefined) this.watch({ intervalMs, onError: report });
+  }
+
+  /** Whether the keyring follows its source (`follow()` was called and `close()` was not). */
+  get following(): boolean {
+    return this.followed !== undefined;
+  }
+
+  /**
+   * One reload because a record or token names a kid this keyring does not hold: another process
+   * may have rotated before this one's next poll. Resolves whether the kid is known afterwards
+   * (`known`); a failed reload resolves false (reported, keys kept).
+   *
+   * Threat: a forged envelope or token can name any kid. Were every unknown kid to cause a reload,
+   * a stream of random kids would make the application re-read (and, for a wrapped keyset,
+   * re-derive the passphrase key or call the KMS on) every request: a cheap denial of service.
+   * So concurrent callers share one reload, and a new one starts at most once per
+   * `unknownKidReloadMs` (on the keyring's clock); in between, an unknown kid is `unknown_key`
+   * straight away.
+   */
+  catchUp(now: number, known: () => boolean): Promise<boolean> {
+    const followed = this.followed;
+    if (followed === undefined) return Promise.resolve(false);
+    // Whatever happens, the answer is whether the kid is known now (a poll may have brought it).
+    if (this.catchingUp !== undefined) return this.catchingUp.then(known);
+    if (now - this.lastCatchUp < followed.unknownKidReloadMs) return Promise.resolve(known());
+    this.lastCatchUp = now;
+    const run = this.reload().then(known, (err: unknown) => {
+      followed.onError(err);
+      return false;
+    });
+    this.catchingUp = run.finally(() => {
+      this.catchingUp = undefined;
+    });
+    return this.catchingUp;
+  }
+
+  /** Stops following and every watch. Idempotent. */
+  close(): void {
+    this.followed = undefined;
+    for (const stop of [...this.stops]) stop();
   }
 
   /**

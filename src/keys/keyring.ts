@@ -20,14 +20,14 @@ import { type KeyEntry, type KeysetJwks, checkInvariants, parseJwks, toJwks } fr
 import { tokenKeysOf } from './token-keys.js';
 import { assertFlags, assertFunction, assertKidArg, assertPurpose } from './args.js';
 import { KeyringManager, type KeyringManagerOptions, type RetireOptions } from './keyring-manager.js';
-import { KeyringSync, type WatchOptions } from './keyring-source.js';
+import { type FollowOptions, KeyringSync, type WatchOptions } from './keyring-source.js';
 import { redactedView } from './redact.js';
 import type { KeyEncryptionProvider } from './providers/types.js';
 import type { KeyringSource } from './source.js';
 import { type WrappedKeysetDocument, unwrapKeyset, wrapKeyset } from './wrapped.js';
 import { KEY_PURPOSES, type KeyInfo, type KeyPurpose } from './types.js';
 
-export { KeyringManager, type RetireOptions, type WatchOptions };
+export { type FollowOptions, KeyringManager, type RetireOptions, type WatchOptions };
 
 /** Twelve hours: OWASP's usual upper bound for an absolute session lifetime. */
 export const DEFAULT_MAX_SESSION_LIFETIME_MS = 12 * 60 * 60 * 1000;
@@ -42,6 +42,11 @@ export interface KeyringOptions {
    * retire only this long after they stopped being primary, unless forced. Default 12 hours.
    */
   maxSessionLifetimeMs?: number;
+  /**
+   * Source-backed keyrings: poll the source and reload once on an unknown kid (keyring-source.ts
+   * `FollowOptions`). `fromFile` follows by default; `false` turns it off. Stopped by `close()`.
+   */
+  follow?: false | FollowOptions;
 }
 
 export interface UsableKey {
@@ -70,6 +75,9 @@ export class Keyring {
       this.emit();
     };
     this.sync = source === undefined ? undefined : new KeyringSync(source, entries, { options: this.managerOptions, install });
+    const follow = options.follow;
+    if (follow !== undefined && follow !== false && (follow === null || typeof follow !== 'object')) throw new InvalidInputError('follow must be false or an object');
+    if (this.sync !== undefined && follow !== undefined && follow !== false) this.sync.follow(follow);
   }
 
   /** A fresh in-memory keyring with one primary key per purpose. */
@@ -113,7 +121,9 @@ export class Keyring {
    * a cleartext JWK Set). `createIfMissing` writes a generated keyset when the file does not exist.
    */
   static async fromFile(path: string, options: KeyringOptions & KeysetFileOptions & { createIfMissing?: boolean }): Promise<Keyring> {
-    return Keyring.fromSource(new KeysetFileSource(path, options), options);
+    // Followed by default: a rotation made by another process (the CLI, another instance) must
+    // reach this one without a restart, or every session sealed under the new key is `unknown_key`.
+    return Keyring.fromSource(new KeysetFileSource(path, options), { ...options, follow: options?.follow ?? {} });
   }
 
   /** A read-only keyring from an environment variable holding a wrapped keyset (or, with `insecureCleartext: true`, a JWK Set). */
@@ -270,6 +280,30 @@ export class Keyring {
     if (options.onError !== undefined) assertFunction(options.onError, 'watch onError');
     if (this.sync === undefined) throw new KeyStateError('this keyring has no source that can be watched');
     return this.sync.watch(options);
+  }
+
+  /** Whether this keyring follows its source (see `KeyringOptions.follow`). */
+  get following(): boolean {
+    return this.sync?.following === true;
+  }
+
+  /**
+   * For a record or token naming `kid`, which this keyring cannot use: when following, ONE
+   * rate-limited reload (keyring-source.ts `catchUp`: threat of forged kids), then whether `kid` is
+   * usable now. False at once otherwise; never throws (a failed reload goes to `follow.onError`).
+   */
+  catchUp(kid: string): Promise<boolean> {
+    if (this.sync === undefined || typeof kid !== 'string') return Promise.resolve(false);
+    const known = () => {
+      const status = this.#entries.get(kid)?.info.status;
+      return status === 'primary' || status === 'active';
+    };
+    return this.sync.catchUp(this.managerOptions.now(), known);
+  }
+
+  /** Stops following the source and every `watch()`; the keys stay usable. Idempotent. */
+  close(): void {
+    this.sync?.close();
   }
 
   /**

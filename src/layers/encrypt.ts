@@ -12,7 +12,7 @@
 import * as admin from '../admin/keys.js';
 import type { RekeyOptions, RekeyResult, SealedRecords } from '../admin/keys.js';
 import type { VersionedStoreOptions } from '../contract/versioned-store.js';
-import { ExpiredError, InvalidInputError, NotFoundError } from '../contract/errors.js';
+import { ExpiredError, InvalidInputError, NotFoundError, isSessionStoreError } from '../contract/errors.js';
 import type { RecordStore, SaveRecordOptions, SessionState, StoredRecord } from '../contract/store.js';
 import { isRecordStore } from '../contract/store.js';
 import { assertSessionId } from '../contract/validate.js';
@@ -159,8 +159,20 @@ export class EncryptedStore extends LayerStore {
   // ---------------------------------------------------------------- lazy re-seal
 
   /** Opens a record; synchronous unless it re-seals an envelope under an older key (lazy re-encryption). */
-  private openRecord(id: string, rec: StoredRecord): StoredRecord<SessionState> | Promise<StoredRecord<SessionState>> {
-    const opened = this.sealer.open(id, rec.value);
+  private openRecord(id: string, rec: StoredRecord, retried = false): StoredRecord<SessionState> | Promise<StoredRecord<SessionState>> {
+    let opened: Opened;
+    try {
+      opened = this.sealer.open(id, rec.value);
+    } catch (err) {
+      // A kid this process does not hold may be a rotation made elsewhere that its next poll has
+      // not brought yet: the keyring reloads once (rate-limited against forged kids), then retry.
+      const kid = retried || !isSessionStoreError(err, 'unknown_key') ? undefined : this.sealer.kidOf(rec.value);
+      if (kid === undefined) throw err;
+      return this.keyring.catchUp(kid).then((known) => {
+        if (!known) throw err;
+        return this.openRecord(id, rec, true);
+      });
+    }
     if (!opened.current && this.lazyReencrypt && rec.expiresAt > this.now()) return this.reseal(id, rec, opened);
     return { value: opened.value, version: rec.version, expiresAt: rec.expiresAt };
   }

@@ -262,6 +262,19 @@ export class EnvelopeSealer extends Sealer {
     return { value: state as SessionState, plaintext, current };
   }
 
+  /**
+   * The kid an envelope names, when `value` frames as one (undefined otherwise): what the store
+   * asks its keyring to catch up on after an `unknown_key` (Keyring.catchUp, rate-limited).
+   */
+  kidOf(value: unknown): string | undefined {
+    if (!(value instanceof Uint8Array)) return undefined;
+    try {
+      return parseEnvelope(value, this.maxEnvelopeBytes).kid;
+    } catch {
+      return undefined;
+    }
+  }
+
   private context(): EnvelopeContext {
     const ctx = this.primary();
     let env = this.#envelope;
