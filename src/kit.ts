@@ -18,6 +18,7 @@ export {
   assertKeysetWrite,
   hasKeysetSlot,
 } from './contract/keyset-slot.js';
+export { StoreKeysetSource, type StoreKeysetOptions } from './keys/store-source.js';
 export {
   MAX_ID_LENGTH,
   MAX_STATE_DEPTH,

@@ -24,6 +24,8 @@ import { KeyringSync, type WatchOptions } from './keyring-source.js';
 import { redactedView } from './redact.js';
 import type { KeyEncryptionProvider } from './providers/types.js';
 import type { KeyringSource } from './source.js';
+import { type StoreKeysetOptions, StoreKeysetSource, missingMessage } from './store-source.js';
+import type { KeysetSlotStore } from '../contract/keyset-slot.js';
 import { type WrappedKeysetDocument, unwrapKeyset, wrapKeyset } from './wrapped.js';
 import { KEY_PURPOSES, type KeyInfo, type KeyPurpose } from './types.js';
 
@@ -111,6 +113,20 @@ export class Keyring {
    */
   static async fromFile(path: string, options: KeyringOptions & KeysetFileOptions & { createIfMissing?: boolean }): Promise<Keyring> {
     return Keyring.fromSource(new KeysetFileSource(path, options), options);
+  }
+
+  /**
+   * A keyring whose keyset lives in the session store itself (its keyset slot), wrapped by
+   * `provider`: for fleets with no shared file system. Changes go through `transaction()`
+   * (compare-and-swap on the record); `watch()` polls it. A store holding no keyset is a
+   * `key_state` error unless `createIfMissing` (which creates it with `ifAbsent`): see
+   * ./store-source.ts for why a vanished keyset is never re-created.
+   */
+  static async fromStore(store: KeysetSlotStore, options: KeyringOptions & StoreKeysetOptions): Promise<Keyring> {
+    options = optionsObject(options, 'keyring options', false);
+    const source = new StoreKeysetSource(store, options);
+    if (options.createIfMissing !== true && (await source.read()) === undefined) throw new KeyStateError(missingMessage(source.description, false));
+    return Keyring.fromSource(source, options);
   }
 
   /** A read-only keyring from an environment variable holding a wrapped keyset (or, with `insecureCleartext: true`, a JWK Set). */
