@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { KeyStateError } from '../contract/errors.js';
 import type { RecordStore } from '../contract/store.js';
+import { hasKeysetSlot } from '../contract/keyset-slot.js';
 import { MemoryStore } from '../backends/memory.js';
 import { PgliteStore } from '../backends/pglite.js';
 import { type PgPool, PostgresStore } from '../backends/postgres.js';
@@ -26,8 +27,11 @@ export interface CreatedSessionStore {
   close(): Promise<void>;
 }
 
-/** Loads the keyring a configuration names (file, text, or the given instance). */
-export async function loadKeyring(config: SessionStoreConfig): Promise<Keyring> {
+/**
+ * Loads the keyring a configuration names (file, text, the given instance, or, with `store: true`,
+ * the keyset kept in `backend`, which is then required).
+ */
+export async function loadKeyring(config: SessionStoreConfig, backend?: RecordStore): Promise<Keyring> {
   if (config === null || typeof config !== 'object') throw new ConfigError('config', 'must be an object');
   const k = config.keyset;
   const options = {
@@ -40,6 +44,10 @@ export async function loadKeyring(config: SessionStoreConfig): Promise<Keyring> 
   // A wrapped keyset opened without its passphrase must still say so clearly: let the decoder
   // speak (it names the provider) rather than guessing here.
   const both = k.passphrase !== undefined && k.insecureCleartext === true ? { ...protection, insecureCleartext: true as const } : protection;
+  if (k.store === true) {
+    if (!hasKeysetSlot(backend)) throw new ConfigError('keyset.store', 'a keyset kept in the store is opened with its backend: use createSessionStore');
+    return Keyring.fromStore(backend, { ...options, ...both, ...(k.createIfMissing === true ? { createIfMissing: true } : {}) });
+  }
   if (k.path !== undefined) {
     if (k.createIfMissing !== true && !existsSync(k.path)) {
       throw new KeyStateError(`keyset file ${k.path} does not exist; create one with \`sealed-session keys generate --keyset ${k.path}\``);
@@ -87,15 +95,18 @@ async function openBackend(config: SessionStoreConfig, namespace: string, cleanu
  */
 export async function createSessionStore(config: SessionStoreConfig = loadConfigFromEnv()): Promise<CreatedSessionStore> {
   validateConfig(config);
-  const keyring = await loadKeyring(config);
+  const inStore = config.keyset?.store === true;
+  const keyring = inStore ? undefined : await loadKeyring(config);
   const namespace = config.namespace ?? 'default';
   const cleanups: Cleanups = [];
   const runCleanups = async () => {
     for (const c of cleanups) await c().catch(() => {});
   };
   let backend: RecordStore;
+  let ring: Keyring;
   try {
     backend = await openBackend(config, namespace, cleanups);
+    ring = keyring ?? (await openStoreKeyset(config, backend, cleanups));
   } catch (err) {
     await runCleanups();
     throw err;
@@ -111,7 +122,7 @@ export async function createSessionStore(config: SessionStoreConfig = loadConfig
   let store: SecureStore;
   try {
     store = new SecureStore(backend, {
-      keyring,
+      keyring: ring,
       namespace,
       ttl,
       encryption,
@@ -136,8 +147,29 @@ export async function createSessionStore(config: SessionStoreConfig = loadConfig
     })();
     return closing;
   };
-  return { store, backend, keyring, config: withHiddenSecrets(config), close };
+  return { store, backend, keyring: ring, config: withHiddenSecrets(config), close };
 }
+
+/**
+ * The keyring kept in the store (`keyset.store`), watched every `watchIntervalMs` until close. A
+ * failed reload (the keyset vanished, the store is down) keeps the ring in use and is reported,
+ * once per change of state, to `onWatchError` or as a process warning; so is a Redis eviction
+ * policy that could evict the keyset.
+ */
+async function openStoreKeyset(config: SessionStoreConfig, backend: RecordStore, cleanups: Cleanups): Promise<Keyring> {
+  const k = config.keyset!;
+  const ring = await loadKeyring(config, backend);
+  const report = k.onWatchError ?? ((err: unknown) => process.emitWarning(`sealed-session-store: ${err instanceof Error ? err.message : String(err)}`, 'SealedSessionKeysetWarning'));
+  if (hasKeysetSlot(backend) && backend.keysetWarnings !== undefined) {
+    for (const warning of await backend.keysetWarnings()) process.emitWarning(`sealed-session-store: ${warning}`, 'SealedSessionKeysetWarning');
+  }
+  const stop = ring.watch({ intervalMs: k.watchIntervalMs ?? DEFAULT_KEYSET_WATCH_MS, onError: report });
+  cleanups.unshift(async () => stop());
+  return ring;
+}
+
+/** How often a process polls a keyset kept in the store, by default: a rotation reaches it within this plus one read. */
+export const DEFAULT_KEYSET_WATCH_MS = 2000;
 
 /**
  * The configuration as handed back: the keyset's passphrase and text stay readable

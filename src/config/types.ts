@@ -44,7 +44,7 @@ export const DURATION_BOUNDS = {
 } as const satisfies Record<string, readonly [number, number]>;
 export type DurationOption = keyof typeof DURATION_BOUNDS;
 
-/** Where the keys come from. Exactly one of `keyring`, `path`, `json`. */
+/** Where the keys come from. Exactly one of `keyring`, `path`, `json`, `store`. */
 export interface KeysetConfig {
   /** A ready keyring (tests, or keys from your own secret manager). */
   keyring?: Keyring;
@@ -62,7 +62,17 @@ export interface KeysetConfig {
    * stolen file cheap to brute-force. Default false.
    */
   unsafeLowCost?: boolean;
-  /** With `path`: write a freshly generated keyset when the file does not exist. Default false. */
+  /**
+   * Keep the keyset in the session store itself (its keyset slot, beside the sessions), wrapped by
+   * the passphrase: for fleets with no shared file system (docs/key-rotation-store.md). Every
+   * process polls it (`watchIntervalMs`) and picks up a rotation made anywhere. Not with `memory`.
+   */
+  store?: boolean;
+  /** With `store`: how often each process polls the stored keyset (ms); default 2000. */
+  watchIntervalMs?: number;
+  /** With `store`: a failed reload (keyset vanished, store down); default: a process warning. The ring in use is kept. */
+  onWatchError?: (err: unknown) => void;
+  /** With `path` or `store`: create a freshly generated keyset when none exists (a file: when it does not exist; the store: with ifAbsent). Default false. */
   createIfMissing?: boolean;
 }
 

@@ -75,8 +75,14 @@ function checkKeyset(keyset: unknown, adapter: AdapterName): void {
   }
   if (keyset === null || typeof keyset !== 'object') throw new ConfigError('keyset', 'must be an object');
   const k = keyset as Record<string, unknown>;
-  const sources = [k.keyring, k.path, k.json].filter((x) => x !== undefined).length;
-  if (sources !== 1) throw new ConfigError('keyset', 'needs exactly one of keyring, path, json');
+  const sources = [k.keyring, k.path, k.json, k.store === false ? undefined : k.store].filter((x) => x !== undefined).length;
+  if (sources !== 1) throw new ConfigError('keyset', 'needs exactly one of keyring, path, json, store');
+  if (k.store !== undefined && typeof k.store !== 'boolean') throw new ConfigError('keyset.store', 'must be true or false');
+  // Memory lives and dies with the process: a keyset kept there would be lost with it.
+  if (k.store === true && adapter === 'memory') throw new ConfigError('keyset.store', 'the memory adapter cannot keep a keyset for other processes; use redis, postgres or pglite');
+  if (k.watchIntervalMs !== undefined && k.store !== true) throw new ConfigError('keyset.watchIntervalMs', 'only applies to a keyset kept in the store (store: true)');
+  if (k.watchIntervalMs !== undefined) checkField('keyset.watchIntervalMs', () => intOption(k.watchIntervalMs, 2000, 1, 3_600_000, 'keyset.watchIntervalMs'));
+  if (k.onWatchError !== undefined && (typeof k.onWatchError !== 'function' || k.store !== true)) throw new ConfigError('keyset.onWatchError', 'must be a function, with store: true');
   if (k.keyring !== undefined && !(k.keyring instanceof Keyring)) throw new ConfigError('keyset.keyring', 'must be a Keyring');
   if (k.path !== undefined && (typeof k.path !== 'string' || k.path === '')) throw new ConfigError('keyset.path', 'must be a file path');
   if (k.json !== undefined && (typeof k.json !== 'string' || k.json === '')) throw new ConfigError('keyset.json', 'must be the keyset text');
@@ -87,5 +93,5 @@ function checkKeyset(keyset: unknown, adapter: AdapterName): void {
     throw new ConfigError('keyset.passphrase', 'a keyset at rest needs its passphrase (SSS_KEYSET_PASSPHRASE), or insecureCleartext: true for a cleartext development keyset');
   }
   if (k.unsafeLowCost !== undefined && typeof k.unsafeLowCost !== 'boolean') throw new ConfigError('keyset.unsafeLowCost', 'must be true or false');
-  if (k.createIfMissing === true && k.path === undefined) throw new ConfigError('keyset.createIfMissing', 'only applies to a keyset file (path)');
+  if (k.createIfMissing === true && k.path === undefined && k.store !== true) throw new ConfigError('keyset.createIfMissing', 'only applies to a keyset file (path) or a keyset kept in the store');
 }
