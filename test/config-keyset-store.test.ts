@@ -1,0 +1,58 @@
+/**
+ * `keyset.store` / SSS_KEYSET_STORE=1: the configuration of a keyset kept in the store. Parsing and
+ * validation (each refusal a ConfigError naming the field), and createSessionStore on Redis: a
+ * missing keyset is `key_state` saying how to create one, `createIfMissing` creates it, and a
+ * second process opens the same keys.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { createSessionStore, loadConfigFromEnv, validateConfig } from 'sealed-session-store/config';
+import { Redis } from 'ioredis';
+import { deletePrefix } from './support/fixtures/redis.js';
+import { REDIS_URL, serviceSkipReason, uniqueSuffix } from './support/services.js';
+
+const PASS = 'config keyset-in-store passphrase';
+
+describe('keyset.store configuration', () => {
+  it('SSS_KEYSET_STORE=1 (with SSS_KEYSET_WATCH_MS) reads as keyset.store', () => {
+    const config = loadConfigFromEnv({ SSS_ADAPTER: 'redis', SSS_URL: 'redis://127.0.0.1:6379', SSS_KEYSET_STORE: '1', SSS_KEYSET_WATCH_MS: '500', SSS_KEYSET_PASSPHRASE: PASS });
+    expect(config.keyset).toMatchObject({ store: true, watchIntervalMs: 500, passphrase: PASS });
+  });
+
+  it('refuses two keyset sources, a bad interval, and the memory adapter', () => {
+    expect(() => loadConfigFromEnv({ SSS_KEYSET_STORE: '1', SSS_KEYSET: 'k.json' })).toThrowError(expect.objectContaining({ field: 'SSS_KEYSET' }));
+    expect(() => loadConfigFromEnv({ SSS_KEYSET_STORE: '1', SSS_KEYSET_WATCH_MS: '0' })).toThrowError(expect.objectContaining({ field: 'SSS_KEYSET_WATCH_MS' }));
+    expect(() => validateConfig({ adapter: 'memory', keyset: { store: true, passphrase: PASS } })).toThrowError(expect.objectContaining({ field: 'keyset.store' }));
+    expect(() => validateConfig({ adapter: 'redis', url: REDIS_URL, keyset: { store: true, path: 'k.json', passphrase: PASS } })).toThrowError(expect.objectContaining({ field: 'keyset' }));
+    expect(() => validateConfig({ adapter: 'redis', url: REDIS_URL, keyset: { path: 'k.json', passphrase: PASS, watchIntervalMs: 100 } })).toThrowError(
+      expect.objectContaining({ field: 'keyset.watchIntervalMs' }),
+    );
+    expect(() => validateConfig({ adapter: 'redis', url: REDIS_URL, keyset: { store: true } })).toThrowError(expect.objectContaining({ field: 'keyset.passphrase' }));
+  });
+});
+
+const skip = await serviceSkipReason('redis');
+describe.skipIf(skip !== undefined)('createSessionStore with the keyset kept in Redis', () => {
+  const prefix = `sss-cfgks-${uniqueSuffix()}:`;
+  afterAll(async () => {
+    const client = new Redis(REDIS_URL);
+    await deletePrefix(client, prefix);
+    await client.quit();
+  });
+
+  it('missing: key_state naming the command; createIfMissing creates it; another process opens it', async () => {
+    const config = { adapter: 'redis' as const, url: REDIS_URL, prefix, keyset: { store: true, passphrase: PASS } };
+    await expect(createSessionStore(config)).rejects.toMatchObject({ code: 'key_state', message: expect.stringContaining('keys generate --keyset-in-store') });
+    const first = await createSessionStore({ ...config, keyset: { ...config.keyset, createIfMissing: true } });
+    const second = await createSessionStore(config);
+    try {
+      expect(second.keyring.list().map((k) => k.kid).sort()).toEqual(first.keyring.list().map((k) => k.kid).sort());
+      const id = await first.store.for({ subject: 's' }).create({ a: 1 });
+      expect(await second.store.for({ subject: 's' }).load(id)).toEqual({ a: 1 });
+      // The keyset is no session of the store.
+      expect((await first.store.listActive()).ids).toHaveLength(1);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+});
