@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick | --smoke] [--no-services] [--out DIR] [--only SUITES]`
  *
- * Runs every suite in one process (floors, layers, tokens, peers, admin), prints the targets and
+ * Runs every suite in one process (floors, layers, tokens, peers, admin, keyset), prints the targets and
  * the 1 KB table, and writes `latest.json` + `latest.md` under `bench/results/` (or --out). Redis and
  * PostgreSQL rows are skipped with a note when the service does not answer; everything the run
  * creates on them is removed at the end, even after a failure.
@@ -12,6 +12,7 @@ import path from 'node:path';
 import { runAdmin } from './admin.js';
 import { type Ctx, budgetFor, parseArgs } from './context.js';
 import { runFloors } from './floors.js';
+import { runKeyset } from './keyset.js';
 import { runLayers } from './layers.js';
 import { runPairs } from './pairs.js';
 import { runPeers } from './peers.js';
@@ -27,6 +28,7 @@ const SUITES: Array<[string, (ctx: Ctx) => Promise<void>]> = [
   ['peers', runPeers],
   ['layers', runLayers],
   ['admin', runAdmin],
+  ['keyset', runKeyset],
   // Last: the targets' ratios, each side measured in alternating slices (see pairs.ts).
   ['pairs', runPairs],
 ];
