@@ -55,4 +55,41 @@ describe.skipIf(skip !== undefined)('createSessionStore with the keyset kept in 
       await second.close();
     }
   });
+
+  it('a vanished keyset: reported to onWatchError and the audit hook, the ring in use kept', async () => {
+    const vanishPrefix = `${prefix}v:`;
+    const events: { type: string; operation: string }[] = [];
+    const failures: unknown[] = [];
+    let signal!: () => void;
+    const reported = new Promise<void>((resolve) => (signal = resolve));
+    const created = await createSessionStore({
+      adapter: 'redis',
+      url: REDIS_URL,
+      prefix: vanishPrefix,
+      onEvent: (e) => events.push(e),
+      keyset: {
+        store: true,
+        insecureCleartext: true,
+        createIfMissing: true,
+        watchIntervalMs: 20,
+        onWatchError: (err) => {
+          failures.push(err);
+          signal();
+        },
+      },
+    });
+    try {
+      const scoped = created.store.for({ subject: 'v' });
+      const id = await scoped.create({ a: 1 });
+      expect(await (created.backend as unknown as { deleteKeysetText(): Promise<boolean> }).deleteKeysetText()).toBe(true);
+      await reported;
+      expect(await scoped.load(id)).toEqual({ a: 1 });
+      await expect(created.keyring.transaction((m) => m.rotate('encrypt'))).rejects.toMatchObject({ code: 'key_state' });
+    } finally {
+      await created.close();
+    }
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ code: 'key_state', message: expect.stringMatching(/vanished/) });
+    expect(events).toContainEqual({ type: 'rotation', operation: 'keysetReloadFailed' });
+  });
 });

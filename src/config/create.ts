@@ -153,13 +153,19 @@ export async function createSessionStore(config: SessionStoreConfig = loadConfig
 /**
  * The keyring kept in the store (`keyset.store`), watched every `watchIntervalMs` until close. A
  * failed reload (the keyset vanished, the store is down) keeps the ring in use and is reported,
- * once per change of state, to `onWatchError` or as a process warning; so is a Redis eviction
+ * once per change of state, to `onWatchError` or as a process warning, and as the audit event
+ * `{ type: 'rotation', operation: 'keysetReloadFailed' }`; so is (as a warning) a Redis eviction
  * policy that could evict the keyset.
  */
 async function openStoreKeyset(config: SessionStoreConfig, backend: RecordStore, cleanups: Cleanups): Promise<Keyring> {
   const k = config.keyset!;
   const ring = await loadKeyring(config, backend);
-  const report = k.onWatchError ?? ((err: unknown) => process.emitWarning(`sealed-session-store: ${err instanceof Error ? err.message : String(err)}`, 'SealedSessionKeysetWarning'));
+  const warn = k.onWatchError ?? ((err: unknown) => process.emitWarning(`sealed-session-store: ${err instanceof Error ? err.message : String(err)}`, 'SealedSessionKeysetWarning'));
+  // Also an audit event: a keyset that vanished or will not open is an operator's alarm, not a log line.
+  const report = (err: unknown) => {
+    config.onEvent?.({ type: 'rotation', operation: 'keysetReloadFailed' });
+    warn(err);
+  };
   if (hasKeysetSlot(backend) && backend.keysetWarnings !== undefined) {
     for (const warning of await backend.keysetWarnings()) process.emitWarning(`sealed-session-store: ${warning}`, 'SealedSessionKeysetWarning');
   }

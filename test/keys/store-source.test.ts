@@ -8,6 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Keyring, type RecordStore, passphraseProvider } from 'sealed-session-store';
 import { type KeysetSlotStore, StoreKeysetSource } from 'sealed-session-store/kit';
 import { fixtures } from '../support/fixtures/index.js';
+import { postgresFixture } from '../support/fixtures/postgres.js';
 
 const PASS = 'correct horse battery staple, store-held';
 const provider = () => passphraseProvider(PASS, { logN: 10, unsafeLowCost: true });
@@ -34,7 +35,7 @@ const kids = (ring: Keyring) => ring.list().map((k) => `${k.kid}:${k.status}`).s
 
 for (const fixture of fixtures) {
   const skip = await fixture.skipReason();
-  describe.skipIf(skip !== undefined)(`store-held keyset: ${fixture.name}`, () => {
+  describe.skipIf(skip !== undefined)(`store-held keyset: ${fixture.name}`, { timeout: 90_000 }, () => {
     const open: RecordStore[] = [];
     const stops: (() => void)[] = [];
     const ctx = { now: Date.now };
@@ -112,6 +113,15 @@ for (const fixture of fixtures) {
       expect(await code(ringA.transaction((m) => m.rotate('encrypt')))).toBe('key_state');
       expect(await code(ringB.transaction((m) => m.rotate('encrypt')))).toBe('key_state');
       expect(await a.loadKeysetText()).toBeUndefined();
+    });
+
+    it.runIf(fixture.name === 'postgres')('a table of schema revision 2 (no keyset table): says to migrate', async () => {
+      const [a] = await pair();
+      const table = (a as unknown as { table: string }).table;
+      const [schema, name] = table.split('.');
+      await postgresFixture.pool().query(`DROP TABLE "${schema}"."${name}_keyset"`);
+      await expect(a.loadKeysetText()).rejects.toMatchObject({ code: 'backend_unavailable', message: expect.stringMatching(/keyset table .* migrate\(\)/) });
+      await expect(Keyring.fromStore(a, { provider: provider(), createIfMissing: true })).rejects.toMatchObject({ code: 'backend_unavailable' });
     });
 
     it('a transaction that keeps losing the race gives up with key_state, writing nothing', async () => {
