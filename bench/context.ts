@@ -45,7 +45,7 @@ export function parseArgs(argv: string[]): Options {
     else if (a === '--only') options.only.push(...(argv[++i] ?? '').split(','));
     else if (a.startsWith('--only=')) options.only.push(...a.slice(7).split(','));
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [--quick] [--smoke] [--no-services] [--out DIR] [--only floors,layers,tokens,peers,admin,express-user,pairs]');
+      console.log('usage: npm run bench -- [--quick] [--smoke] [--no-services] [--out DIR] [--only floors,layers,tokens,peers,admin,rotation,keyset,express-user,pairs]');
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }

@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick | --smoke] [--no-services] [--out DIR] [--only SUITES]`
  *
- * Runs every suite in one process (floors, layers, tokens, peers, admin, express-user), prints the targets and
+ * Runs every suite in one process (floors, layers, tokens, peers, admin, rotation, keyset, express-user), prints the targets and
  * the 1 KB table, and writes `latest.json` + `latest.md` under `bench/results/` (or --out). Redis and
  * PostgreSQL rows are skipped with a note when the service does not answer; everything the run
  * creates on them is removed at the end, even after a failure.
@@ -13,6 +13,7 @@ import { runAdmin } from './admin.js';
 import { runExpressUser } from './express-user.js';
 import { type Ctx, budgetFor, parseArgs } from './context.js';
 import { runFloors } from './floors.js';
+import { runKeyset } from './keyset.js';
 import { runLayers } from './layers.js';
 import { runPairs } from './pairs.js';
 import { runPeers } from './peers.js';
@@ -30,6 +31,7 @@ const SUITES: Array<[string, (ctx: Ctx) => Promise<void>]> = [
   ['layers', runLayers],
   ['admin', runAdmin],
   ['rotation', runRotation],
+  ['keyset', runKeyset],
   // The user-level comparison: express + express-session over HTTP, connect-redis vs ours (express-user.ts).
   ['express-user', (ctx) => runExpressUser(ctx)],
   // Last: the targets' ratios, each side measured in alternating slices (see pairs.ts).

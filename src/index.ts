@@ -36,6 +36,7 @@ export { type FollowOptions, Keyring, type KeyringOptions, type RetireOptions, t
 export type { KeyringManager } from './keys/keyring-manager.js';
 export { KeysetFileSource, type KeysetFileOptions } from './keys/file.js';
 export { KeysetEnvSource, type KeysetEnvOptions } from './keys/env.js';
+export type { StoreKeysetOptions } from './keys/store-source.js';
 export { passphraseProvider, type PassphraseProviderOptions } from './keys/providers/passphrase.js';
 
 // Types cost nothing at run time: everything the functions above take or return.
@@ -63,6 +64,7 @@ export type { SessionTokens, SessionTokensOptions, VerifiedToken } from './token
 export type { KeyInfo, KeyPurpose, KeyStatus } from './keys/types.js';
 export type { KeyEncryptionProvider, WrappedBlob } from './keys/providers/types.js';
 export type { KeyringSource } from './keys/source.js';
+export type { KeysetSlotStore, KeysetWriteCondition, StoredKeysetText } from './contract/keyset-slot.js';
 export type { KeysetJwk, KeysetJwks } from './keys/jwks.js';
 export type { LockOptions } from './keys/file.js';
 export type { KeysetProtection, WrappedKeysetDocument } from './keys/wrapped.js';

@@ -11,6 +11,15 @@ export { newVersion } from './contract/version.js';
 export { isIndexedStore, isRecordStore } from './contract/store.js';
 export { MAX_INDEX_KEY_LENGTH, assertIndexKey } from './contract/index-key.js';
 export {
+  type KeysetSlotStore,
+  type KeysetWriteCondition,
+  type StoredKeysetText,
+  MAX_KEYSET_SLOT_BYTES,
+  assertKeysetWrite,
+  hasKeysetSlot,
+} from './contract/keyset-slot.js';
+export { StoreKeysetSource, type StoreKeysetOptions } from './keys/store-source.js';
+export {
   MAX_ID_LENGTH,
   MAX_STATE_DEPTH,
   MAX_TTL_MS,

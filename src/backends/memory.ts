@@ -11,6 +11,7 @@ import { LRUCache } from 'lru-cache';
 import { BackendStore, type VersionedStoreOptions } from '../contract/versioned-store.js';
 import { idCursor } from '../contract/cursor.js';
 import { ConflictError } from '../contract/errors.js';
+import { type KeysetSlotStore, type KeysetWriteCondition, type StoredKeysetText, assertKeysetWrite } from '../contract/keyset-slot.js';
 import { assertIndexKey, assertIndexOption } from '../contract/index-key.js';
 import { encodeRecordValue } from '../contract/record-value.js';
 import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type StoredRecord } from '../contract/store.js';
@@ -44,7 +45,7 @@ const ENTRY_OVERHEAD = 96;
 const cursors = idCursor('m1.');
 const indexCursors = idCursor('mx1.');
 
-export class MemoryStore extends BackendStore {
+export class MemoryStore extends BackendStore implements KeysetSlotStore {
   private readonly cache: LRUCache<string, Entry>;
   private readonly maxRecordBytes: number;
   private readonly maxEntries: number;
@@ -55,6 +56,8 @@ export class MemoryStore extends BackendStore {
   private pending: string[] = [];
   /** Ids per index key. Kept in step with the cache by its dispose hook: evicted, deleted and replaced entries leave their index. */
   private readonly byIndex = new Map<string, Set<string>>();
+  /** The keyset slot (contract/keyset-slot.ts): a field apart from the cache, so no eviction, expiry or listing reaches it. */
+  private keyset: StoredKeysetText | undefined;
 
   constructor(options: MemoryStoreOptions = {}) {
     super(options);
@@ -171,6 +174,28 @@ export class MemoryStore extends BackendStore {
     for (const [id, e] of this.cache.entries()) if (e.expiresAt <= now) expired.push(id);
     for (const id of expired) this.cache.delete(id);
     return expired.length;
+  }
+
+  async loadKeysetText(): Promise<StoredKeysetText | undefined> {
+    this.assertOpen();
+    return this.keyset === undefined ? undefined : { ...this.keyset };
+  }
+
+  async saveKeysetText(text: string, condition: KeysetWriteCondition): Promise<string> {
+    this.assertOpen();
+    const { ifAbsent, ifVersion } = assertKeysetWrite(text, condition);
+    if (ifAbsent && this.keyset !== undefined) throw new ConflictError('a keyset is already stored');
+    if (ifVersion !== undefined && this.keyset?.version !== ifVersion) throw new ConflictError('the stored keyset changed concurrently');
+    const version = newVersion(this.random);
+    this.keyset = { text, version };
+    return version;
+  }
+
+  async deleteKeysetText(): Promise<boolean> {
+    this.assertOpen();
+    const had = this.keyset !== undefined;
+    this.keyset = undefined;
+    return had;
   }
 
   protected override async onClose(): Promise<void> {

@@ -26,6 +26,7 @@ import { BackendStore, type VersionedStoreOptions } from '../contract/versioned-
 import { idCursor } from '../contract/cursor.js';
 import { BackendUnavailableError, ConflictError, InvalidInputError, type SessionStoreError } from '../contract/errors.js';
 import { assertIndexKey, assertIndexOption } from '../contract/index-key.js';
+import { type KeysetSlotStore, type KeysetWriteCondition, type StoredKeysetText, assertKeysetWrite } from '../contract/keyset-slot.js';
 import { encodeRecordValue } from '../contract/record-value.js';
 import { type DeleteRecordOptions, type ListOptions, type ListPage, type RecordValue, type SaveRecordOptions, type SessionState, type StoredRecord } from '../contract/store.js';
 import { assertExpiresAt, assertSessionId, normalizeLimit } from '../contract/validate.js';
@@ -63,6 +64,8 @@ export interface TableName {
   readonly indexNameQuoted: string;
   /** Quoted name of the `index_key` index alone (`<table>_index_key_idx`, within the same 63 bytes). */
   readonly indexKeyIndexNameQuoted: string;
+  /** Quoted, schema-qualified name of the keyset table (`<table>_keyset`, schema 3). */
+  readonly keysetQuoted: string;
 }
 
 /**
@@ -96,6 +99,7 @@ export function parseTableName(table: string): TableName {
     indexQuoted: prefix + q(index),
     indexNameQuoted: q(index),
     indexKeyIndexNameQuoted: q(`${name}_index_key_idx`),
+    keysetQuoted: prefix + q(`${name}_keyset`),
   };
 }
 
@@ -104,7 +108,7 @@ export function parseTableName(table: string): TableName {
 // ---------------------------------------------------------------------------------------------
 
 /** Schema revision written by `postgresSchema`; a later release adds steps, never edits these. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * The DDL for one session table, as idempotent statements (safe to run again on every deploy).
@@ -125,6 +129,11 @@ export const SCHEMA_VERSION = 2;
  *   of the session's subject under `secureStore`), NULL when none; a partial index on
  *   `(index_key, id)` serves `listByIndex`. Existing rows start unfiled; the ownership layer files
  *   a session on its next write.
+ *
+ * Revision 3: `<table>_keyset`, the keyset slot (contract/keyset-slot.ts): one row (`name` =
+ * 'keyset') holding the keyset text, wrapped under the keyring's key-encryption key, and its
+ * version. A table of its own, so no session listing, cleanup or re-key can ever reach it, and it
+ * has no expiry at all. A revision-2 table keeps working; only a store-held keyset needs it.
  */
 export function postgresSchema(table: string = DEFAULT_TABLE): string[] {
   const t = parseTableName(table);
@@ -142,6 +151,12 @@ export function postgresSchema(table: string = DEFAULT_TABLE): string[] {
     // Revision 2.
     `ALTER TABLE ${t.quoted} ADD COLUMN IF NOT EXISTS index_key text`,
     `CREATE INDEX IF NOT EXISTS ${t.indexKeyIndexNameQuoted} ON ${t.quoted} (index_key, id) WHERE index_key IS NOT NULL`,
+    // Revision 3.
+    `CREATE TABLE IF NOT EXISTS ${t.keysetQuoted} (
+  name text COLLATE "C" PRIMARY KEY,
+  body text NOT NULL,
+  version text NOT NULL
+)`,
     `COMMENT ON TABLE ${t.quoted} IS 'sealed-session-store schema ${SCHEMA_VERSION}'`,
   ];
 }
@@ -212,6 +227,13 @@ SELECT (SELECT count(*) FROM d)::int AS deleted, (SELECT count(*) FROM ${t} WHER
   DELETE FROM ${t} WHERE ctid = ANY (ARRAY(SELECT ctid FROM batch)) AND expires_at <= $1::bigint RETURNING 1
 )
 SELECT (SELECT count(*) FROM gone)::int AS deleted, (SELECT count(*) FROM batch)::int AS locked, (SELECT max(expires_at) FROM batch)::text AS last`,
+    // The keyset slot: conditional writes only, each accepting "already at MY new version" (a retry).
+    keysetLoad: `SELECT body, version FROM ${table.keysetQuoted} WHERE name = $1`,
+    keysetInsert: `INSERT INTO ${table.keysetQuoted} AS k (name, body, version) VALUES ($1, $2, $3)
+ON CONFLICT (name) DO UPDATE SET version = k.version WHERE k.version = EXCLUDED.version
+RETURNING version`,
+    keysetUpdate: `UPDATE ${table.keysetQuoted} SET body = $2, version = $3 WHERE name = $1 AND (version = $4 OR version = $3) RETURNING version`,
+    keysetDelete: `DELETE FROM ${table.keysetQuoted} WHERE name = $1`,
   };
   type Kind = keyof typeof texts;
   const names = Object.fromEntries(Object.entries(texts).map(([k, text]) => [k, `sss_${k}_${hash64(text)}`])) as Record<Kind, string>;
@@ -229,10 +251,17 @@ SELECT (SELECT count(*) FROM gone)::int AS deleted, (SELECT count(*) FROM batch)
     list: (after: string, now: number, limit: number) => st('list', [after, now, limit]),
     listByIndex: (index: string, after: string, limit: number) => st('listByIndex', [index, after, limit]),
     cleanup: (now: number, batch: number, from: number) => st('cleanup', [now, batch, from]),
+    keysetLoad: () => st('keysetLoad', [KEYSET_ROW]),
+    keysetInsert: (body: string, version: string) => st('keysetInsert', [KEYSET_ROW, body, version]),
+    keysetUpdate: (body: string, version: string, expected: string) => st('keysetUpdate', [KEYSET_ROW, body, version, expected]),
+    keysetDelete: () => st('keysetDelete', [KEYSET_ROW]),
   };
 }
 
 export type Statements = ReturnType<typeof buildStatements>;
+
+/** The one row of the keyset table. */
+const KEYSET_ROW = 'keyset';
 
 /** FNV-1a twice (two offsets) -> 16 hex digits; names prepared statements, not a security hash. */
 function hash64(s: string): string {
@@ -394,7 +423,7 @@ export interface SqlStoreOptions extends VersionedStoreOptions {
  * The record-level contract over any function that runs one statement. Subclasses supply
  * `execute` (run it, map failures to typed errors), `executeMigration` and `release`.
  */
-export abstract class SqlBackendStore extends BackendStore {
+export abstract class SqlBackendStore extends BackendStore implements KeysetSlotStore {
   /** The table this store uses, as given (`name` or `schema.name`). */
   readonly table: string;
   protected readonly tableName: TableName;
@@ -524,6 +553,43 @@ export abstract class SqlBackendStore extends BackendStore {
       if (Number(row.locked ?? 0) < this.cleanupBatchSize || row.last === null || row.last === undefined) return total;
       from = Number(row.last);
       this.assertOpen();
+    }
+  }
+
+  /** The keyset slot: the one row of `<table>_keyset` (schema 3; contract/keyset-slot.ts). */
+  async loadKeysetText(): Promise<StoredKeysetText | undefined> {
+    this.assertOpen();
+    const res = await this.keysetRun(this.statements.keysetLoad(), { write: false });
+    const row = res.rows[0];
+    return row === undefined ? undefined : { text: String(row.body), version: String(row.version) };
+  }
+
+  async saveKeysetText(text: string, condition: KeysetWriteCondition): Promise<string> {
+    this.assertOpen();
+    const { ifAbsent, ifVersion } = assertKeysetWrite(text, condition);
+    const version = newVersion(this.random);
+    const st = ifAbsent ? this.statements.keysetInsert(text, version) : this.statements.keysetUpdate(text, version, ifVersion!);
+    const res = await this.keysetRun(st, { write: true, version });
+    if (res.rows.length === 0) throw new ConflictError(ifAbsent ? 'a keyset is already stored' : 'the stored keyset changed concurrently');
+    return version;
+  }
+
+  async deleteKeysetText(): Promise<boolean> {
+    this.assertOpen();
+    const res = await this.keysetRun(this.statements.keysetDelete(), { write: true });
+    return res.rowCount > 0;
+  }
+
+  /** A missing keyset table means a table of schema revision 2: say which table and what to run. */
+  private async keysetRun(statement: SqlStatement, intent: SqlIntent): Promise<SqlResult> {
+    try {
+      return await this.run(statement, intent);
+    } catch (err) {
+      const cause = (err as { cause?: unknown }).cause;
+      if (err instanceof BackendUnavailableError && sqlStateOf(cause) === '42P01') {
+        throw new BackendUnavailableError(`the keyset table of ${this.table} does not exist (schema revision 3): run the store's migrate() or apply postgresSchema()`, { cause, outcome: 'failed' });
+      }
+      throw err;
     }
   }
 

@@ -14,7 +14,7 @@ import { passphraseProvider } from '../internal.js';
 import { KEY_PURPOSES, type KeyInfo, type KeyPurpose } from '../internal.js';
 import { CliError, type CliIo, Output, UsageError, formatDuration, iso } from './io.js';
 import { readOnlyKeysetFailure } from './readonly-keyset.js';
-import { type KeysetOptions, type StoreOptions, addKeysetOptions, addStoreOptions, openKeyring, openStore, passphraseFrom } from './options.js';
+import { type KeysetOptions, type StoreOptions, addKeysetOptions, addStoreOptions, openKeyring, openStore, openStoreKeyset, passphraseFrom, resolveConfig } from './options.js';
 
 export const DEFAULT_KEYSET_PATH = 'keys/sessions.keyset.json';
 
@@ -48,6 +48,20 @@ async function change<T>(keyring: Keyring, kid: string | undefined, fn: (manager
   }
 }
 
+/** `keys generate --keyset-in-store`: creates the store's keyset with ifAbsent; never replaces one. */
+async function generateInStore(opts: KeysetOptions, io: CliIo, out: Output, now: () => number): Promise<void> {
+  const config = resolveConfig({ ...opts, keysetInStore: true }, io);
+  const started = now();
+  const created = await openStoreKeyset({ ...config, now, keyset: { ...config.keyset, createIfMissing: true } }, io);
+  const list = created.keyring.list();
+  if (list.some((k) => k.createdAt < started)) throw new CliError('refusing to replace the keyset kept in the store: it already holds one (rotate its keys with `sealed-session keys rotate --keyset-in-store`)', 1, 'exists');
+  out.line(`Created the keyset in the store (${config.keyset?.passphrase === undefined ? 'CLEARTEXT: development only' : 'wrapped under the passphrase'}):`);
+  printKeys(out, list, now());
+  out.line();
+  out.line('Point the application and this tool at it:  export SSS_KEYSET_STORE=1');
+  out.result({ ok: true, store: true, wrapped: config.keyset?.passphrase !== undefined, keys: list.map((k) => keyRow(k, now())) });
+}
+
 export function registerKeysCommands(program: Command, io: CliIo): void {
   const now = () => (io.now ?? Date.now)();
   const keys = program.command('keys').description('create, list, rotate, promote, retire and destroy keys in a keyset file');
@@ -60,11 +74,12 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
       ),
   ).action(async (opts: KeysetOptions) => {
     const out = new Output(io, opts.json === true);
-    const path = resolve(io.cwd, opts.keyset ?? io.env.SSS_KEYSET ?? DEFAULT_KEYSET_PATH);
     const passphrase = passphraseFrom(opts, io);
     if (passphrase === undefined && opts.insecureCleartext !== true) {
       throw new UsageError('choose how the keyset is stored: --passphrase-env VAR (wrapped under the passphrase in $VAR) or --insecure-cleartext (development only)');
     }
+    if (opts.keysetInStore === true || (opts.keyset === undefined && /^(1|true|yes|on)$/i.test(io.env.SSS_KEYSET_STORE ?? ''))) return generateInStore(opts, io, out, now);
+    const path = resolve(io.cwd, opts.keyset ?? io.env.SSS_KEYSET ?? DEFAULT_KEYSET_PATH);
     if (existsSync(path)) throw new CliError(`refusing to overwrite ${path}: it already exists (rotate its keys with \`sealed-session keys rotate\`)`, 1, 'exists');
     let provider;
     try {

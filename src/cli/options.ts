@@ -16,6 +16,7 @@ import { CliError, type CliIo, UsageError } from './io.js';
 
 export interface KeysetOptions {
   keyset?: string;
+  keysetInStore?: boolean;
   passphraseEnv?: string;
   insecureCleartext?: boolean;
   unsafeLowCost?: boolean;
@@ -40,6 +41,7 @@ export function addKeysetOptions(cmd: Command): Command {
   return addJsonOption(
     cmd
       .option('--keyset <path>', 'keyset file (default: $SSS_KEYSET)')
+      .option('--keyset-in-store', 'the keyset kept in the store itself, wrapped ($SSS_KEYSET_STORE=1); the store is $SSS_ADAPTER / $SSS_URL (or --redis / --postgres / --pglite where offered)')
       .option('--passphrase-env <VAR>', 'name of the environment variable holding the keyset passphrase (default: SSS_KEYSET_PASSPHRASE)')
       .option('--insecure-cleartext', 'accept a CLEARTEXT keyset file (development only; $SSS_KEYSET_INSECURE_CLEARTEXT=1)')
       .option('--unsafe-low-cost', 'open a keyset wrapped below the minimum scrypt cost, to re-wrap it with `keys rewrap` ($SSS_KEYSET_UNSAFE_LOW_COST=1)'),
@@ -94,10 +96,17 @@ export function resolveConfig(opts: StoreOptions, io: CliIo): ConfigDraft {
   if (opts.redis !== undefined) Object.assign(env, { SSS_ADAPTER: 'redis', SSS_URL: nonEmpty(opts.redis, '--redis') });
   if (opts.postgres !== undefined) Object.assign(env, { SSS_ADAPTER: 'postgres', SSS_URL: nonEmpty(opts.postgres, '--postgres') });
   if (opts.pglite !== undefined) Object.assign(env, { SSS_ADAPTER: 'pglite', SSS_PGLITE_DIR: nonEmpty(opts.pglite, '--pglite') });
-  // Keyset: --keyset replaces whatever the environment named.
+  // Keyset: --keyset (or --keyset-in-store) replaces whatever the environment named.
+  if (opts.keyset !== undefined && opts.keysetInStore === true) throw new UsageError('choose --keyset PATH or --keyset-in-store, not both');
   if (opts.keyset !== undefined) {
     delete env.SSS_KEYSET_JSON;
+    delete env.SSS_KEYSET_STORE;
     env.SSS_KEYSET = nonEmpty(opts.keyset, '--keyset');
+  }
+  if (opts.keysetInStore === true) {
+    delete env.SSS_KEYSET;
+    delete env.SSS_KEYSET_JSON;
+    env.SSS_KEYSET_STORE = '1';
   }
   if (opts.insecureCleartext === true) env.SSS_KEYSET_INSECURE_CLEARTEXT = '1';
   if (opts.unsafeLowCost === true) env.SSS_KEYSET_UNSAFE_LOW_COST = '1';
@@ -131,7 +140,8 @@ export function passphraseFrom(opts: KeysetOptions, io: CliIo): string | undefin
 
 function requireKeyset(config: ConfigDraft): void {
   const k = config.keyset;
-  if (k === undefined) throw new UsageError('no keyset: pass --keyset PATH or set SSS_KEYSET (create one with `sealed-session keys generate`)');
+  if (k === undefined) throw new UsageError('no keyset: pass --keyset PATH or set SSS_KEYSET (create one with `sealed-session keys generate`), or --keyset-in-store');
+  if (k.store === true) return;
   if (k.path === undefined || k.passphrase !== undefined || k.insecureCleartext === true) return;
   // Neither a passphrase nor the cleartext flag: say which one this file needs.
   let text: string;
@@ -157,7 +167,7 @@ function requireKeyset(config: ConfigDraft): void {
 
 /** Explains a keyset that does not open in words an operator can act on. */
 function keysetFailure(err: unknown, config: ConfigDraft): never {
-  const where = config.keyset?.path !== undefined ? `keyset file ${config.keyset.path}` : 'keyset from SSS_KEYSET_JSON';
+  const where = config.keyset?.path !== undefined ? `keyset file ${config.keyset.path}` : config.keyset?.store === true ? 'the keyset kept in the store' : 'keyset from SSS_KEYSET_JSON';
   if (isSessionStoreError(err, 'integrity')) throw new CliError(`cannot open ${where}: wrong passphrase, or the file was damaged or tampered with`, 1, 'integrity');
   if (isSessionStoreError(err)) throw new CliError(err.message, 1, err.code);
   throw err;
@@ -168,6 +178,7 @@ export async function openKeyring(opts: KeysetOptions, io: CliIo): Promise<{ key
   // Key commands contact no backend: server URLs in the environment (both set is otherwise refused) do not matter.
   const config = resolveConfig({ ...opts }, { ...io, env: { ...io.env, REDIS_URL: undefined, DATABASE_URL: undefined } });
   requireKeyset(config);
+  if (config.keyset?.store === true) return { keyring: (await openStoreKeyset(config, io)).keyring, config };
   // Only the keyset (and the lifetime its sign/hash keys are retired by) matters here: check it,
   // whatever the backend settings say.
   const keysOnly = { adapter: 'memory', keyset: config.keyset, ...(config.absoluteTtlMs === undefined ? {} : { absoluteTtlMs: config.absoluteTtlMs }) };
@@ -188,6 +199,8 @@ export async function openStore(
   const config: ConfigDraft = { ...resolveConfig(opts, io), ...extra };
   requireKeyset(config);
   validateConfig(config);
+  // A keyset kept in the store opens with the store: one connection, closed by the caller.
+  if (config.keyset?.store === true) return openStoreKeyset(config, io, false);
   let keyring: Keyring;
   try {
     keyring = await loadKeyring(config);
@@ -197,4 +210,35 @@ export async function openStore(
   // The file-backed keyring itself, so key changes made through the store (retireKey) are locked
   // and saved to the same file.
   return createSessionStore({ ...config, keyset: { keyring } });
+}
+
+/** What commands opened for a keyset kept in the store, closed by `closeOpened` when the command ends. */
+const opened = new WeakMap<CliIo, (() => Promise<void>)[]>();
+
+/**
+ * The store and its keyset (`--keyset-in-store`): the backend comes from the same configuration
+ * as the application's. With `closeAtEnd`, closed by `closeOpened(io)` once the command ends (key
+ * commands, which only need the keyring); otherwise the caller closes it.
+ */
+export async function openStoreKeyset(config: ConfigDraft, io: CliIo, closeAtEnd = true): Promise<CreatedSessionStore> {
+  validateConfig(config);
+  let created: CreatedSessionStore;
+  try {
+    created = await createSessionStore(config);
+  } catch (err) {
+    keysetFailure(err, config);
+  }
+  if (closeAtEnd) {
+    const list = opened.get(io) ?? [];
+    list.push(() => created.close());
+    opened.set(io, list);
+  }
+  return created;
+}
+
+/** Closes what `openStoreKeyset` opened for this invocation. */
+export async function closeOpened(io: CliIo): Promise<void> {
+  const list = opened.get(io) ?? [];
+  opened.delete(io);
+  for (const close of list.reverse()) await close().catch(() => {});
 }

@@ -11,6 +11,7 @@ import { registerKeysCommands } from './keys.js';
 import { registerRekeyCommand } from './rekey.js';
 import { registerSessionCommands } from './sessions.js';
 import { registerTokenCommands } from './tokens.js';
+import { closeOpened } from './options.js';
 
 export const PROGRAM_NAME = 'sealed-session';
 
@@ -49,8 +50,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return EXIT_USAGE;
     }
     await program.parseAsync([...argv], { from: 'user' });
+    await closeOpened(io);
     return EXIT_OK;
   } catch (err) {
+    await closeOpened(io);
     if (err instanceof CliExit) return err.exitCode;
     if (err instanceof CommanderError) {
       // Help and version end with exitCode 0; every parse error is a usage error.

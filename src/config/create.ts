@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { KeyStateError } from '../contract/errors.js';
 import type { RecordStore } from '../contract/store.js';
+import { hasKeysetSlot } from '../contract/keyset-slot.js';
 import { MemoryStore } from '../backends/memory.js';
 import { PgliteStore } from '../backends/pglite.js';
 import { type PgPool, PostgresStore } from '../backends/postgres.js';
@@ -26,8 +27,11 @@ export interface CreatedSessionStore {
   close(): Promise<void>;
 }
 
-/** Loads the keyring a configuration names (file, text, or the given instance). */
-export async function loadKeyring(config: SessionStoreConfig): Promise<Keyring> {
+/**
+ * Loads the keyring a configuration names (file, text, the given instance, or, with `store: true`,
+ * the keyset kept in `backend`, which is then required).
+ */
+export async function loadKeyring(config: SessionStoreConfig, backend?: RecordStore): Promise<Keyring> {
   if (config === null || typeof config !== 'object') throw new ConfigError('config', 'must be an object');
   const k = config.keyset;
   const options = {
@@ -40,6 +44,10 @@ export async function loadKeyring(config: SessionStoreConfig): Promise<Keyring> 
   // A wrapped keyset opened without its passphrase must still say so clearly: let the decoder
   // speak (it names the provider) rather than guessing here.
   const both = k.passphrase !== undefined && k.insecureCleartext === true ? { ...protection, insecureCleartext: true as const } : protection;
+  if (k.store === true) {
+    if (!hasKeysetSlot(backend)) throw new ConfigError('keyset.store', 'a keyset kept in the store is opened with its backend: use createSessionStore');
+    return Keyring.fromStore(backend, { ...options, ...both, ...(k.createIfMissing === true ? { createIfMissing: true } : {}), follow: followOptions(config, DEFAULT_KEYSET_WATCH_MS) });
+  }
   if (k.path !== undefined) {
     if (k.createIfMissing !== true && !existsSync(k.path)) {
       throw new KeyStateError(`keyset file ${k.path} does not exist; create one with \`sealed-session keys generate --keyset ${k.path}\``);
@@ -49,18 +57,24 @@ export async function loadKeyring(config: SessionStoreConfig): Promise<Keyring> 
   return Keyring.fromEnv('keyset', { ...options, ...both, env: { keyset: k.json } });
 }
 
-/** `keyset.follow` as keyring options: failed reloads go to its `onError` and to `onEvent` as `keyset_reload`. */
-function followOptions(config: SessionStoreConfig): false | FollowOptions {
+/**
+ * `keyset.follow` as keyring options: failed reloads (a torn file, a keyset that vanished from the
+ * store, a store that is down) keep the keys in use and go to `onEvent` as `keyset_reload`, and to
+ * its `onError` or else a process warning: an operator's alarm, never a silent log line.
+ */
+function followOptions(config: SessionStoreConfig, defaultIntervalMs?: number): false | FollowOptions {
   const follow = config.keyset?.follow;
   if (follow === false) return false;
   const f = typeof follow === 'object' ? follow : {};
+  const intervalMs = f.intervalMs ?? defaultIntervalMs;
+  const warn = f.onError ?? ((err: unknown) => process.emitWarning(`sealed-session-store: ${err instanceof Error ? err.message : String(err)}`, 'SealedSessionKeysetWarning'));
   return {
-    ...(f.intervalMs === undefined ? {} : { intervalMs: f.intervalMs }),
+    ...(intervalMs === undefined ? {} : { intervalMs }),
     onError: (err) => {
       try {
         config.onEvent?.({ type: 'keyset_reload', operation: 'reload_failed' });
       } finally {
-        f.onError?.(err);
+        warn(err);
       }
     },
   };
@@ -104,16 +118,19 @@ async function openBackend(config: SessionStoreConfig, namespace: string, cleanu
  */
 export async function createSessionStore(config: SessionStoreConfig = loadConfigFromEnv()): Promise<CreatedSessionStore> {
   validateConfig(config);
-  const keyring = await loadKeyring(config);
+  const inStore = config.keyset?.store === true;
+  const keyring = inStore ? undefined : await loadKeyring(config);
   const namespace = config.namespace ?? 'default';
   // A keyring this factory loaded follows its file: stop its polling on close (never an injected one's).
-  const cleanups: Cleanups = config.keyset?.keyring === undefined ? [async () => keyring.close()] : [];
+  const cleanups: Cleanups = config.keyset?.keyring === undefined && keyring !== undefined ? [async () => keyring.close()] : [];
   const runCleanups = async () => {
     for (const c of cleanups) await c().catch(() => {});
   };
   let backend: RecordStore;
+  let ring: Keyring;
   try {
     backend = await openBackend(config, namespace, cleanups);
+    ring = keyring ?? (await openStoreKeyset(config, backend, cleanups));
   } catch (err) {
     await runCleanups();
     throw err;
@@ -130,7 +147,7 @@ export async function createSessionStore(config: SessionStoreConfig = loadConfig
   let store: SecureStore;
   try {
     store = new SecureStore(backend, {
-      keyring,
+      keyring: ring,
       namespace,
       ttl,
       encryption,
@@ -155,8 +172,25 @@ export async function createSessionStore(config: SessionStoreConfig = loadConfig
     })();
     return closing;
   };
-  return { store, backend, keyring, config: withHiddenSecrets(config), close };
+  return { store, backend, keyring: ring, config: withHiddenSecrets(config), close };
 }
+
+/**
+ * The keyring kept in the store (`keyset.store`), followed like a keyset file (`keyset.follow`,
+ * default every `DEFAULT_KEYSET_WATCH_MS`) until close; a Redis eviction policy that could evict
+ * the keyset is reported as a process warning.
+ */
+async function openStoreKeyset(config: SessionStoreConfig, backend: RecordStore, cleanups: Cleanups): Promise<Keyring> {
+  const ring = await loadKeyring(config, backend);
+  cleanups.unshift(async () => ring.close());
+  if (hasKeysetSlot(backend) && backend.keysetWarnings !== undefined) {
+    for (const warning of await backend.keysetWarnings()) process.emitWarning(`sealed-session-store: ${warning}`, 'SealedSessionKeysetWarning');
+  }
+  return ring;
+}
+
+/** How often a process polls a keyset kept in the store, by default: a rotation reaches it within this plus one read. */
+export const DEFAULT_KEYSET_WATCH_MS = 2000;
 
 /**
  * The configuration as handed back: the keyset's passphrase and text stay readable

@@ -155,9 +155,12 @@ function commonFromEnv(env: Env, get: (name: string) => string | undefined): Com
 
   const path = get('SSS_KEYSET');
   const json = get('SSS_KEYSET_JSON');
-  if (path !== undefined && json !== undefined) throw new ConfigError('SSS_KEYSET', 'set SSS_KEYSET (a file) or SSS_KEYSET_JSON (the text), not both');
-  if (path !== undefined || json !== undefined) {
-    const keyset: KeysetConfig = path !== undefined ? { path } : { json: json! };
+  const inStore = envFlag(env, 'SSS_KEYSET_STORE') === true;
+  if ([path, json, inStore || undefined].filter((x) => x !== undefined).length > 1) {
+    throw new ConfigError('SSS_KEYSET', 'set one of SSS_KEYSET (a file), SSS_KEYSET_JSON (the text), SSS_KEYSET_STORE=1 (kept in the store)');
+  }
+  if (path !== undefined || json !== undefined || inStore) {
+    const keyset: KeysetConfig = inStore ? { store: true } : path !== undefined ? { path } : { json: json! };
     // Not trimmed: leading or trailing spaces may be part of a passphrase.
     const passphrase = env.SSS_KEYSET_PASSPHRASE;
     if (passphrase !== undefined && passphrase !== '') keyset.passphrase = passphrase;

@@ -44,7 +44,7 @@ export const DURATION_BOUNDS = {
 } as const satisfies Record<string, readonly [number, number]>;
 export type DurationOption = keyof typeof DURATION_BOUNDS;
 
-/** Where the keys come from. Exactly one of `keyring`, `path`, `json`. */
+/** Where the keys come from. Exactly one of `keyring`, `path`, `json`, `store`. */
 export interface KeysetConfig {
   /** A ready keyring (tests, or keys from your own secret manager). */
   keyring?: Keyring;
@@ -62,11 +62,18 @@ export interface KeysetConfig {
    * stolen file cheap to brute-force. Default false.
    */
   unsafeLowCost?: boolean;
-  /** With `path`: write a freshly generated keyset when the file does not exist. Default false. */
+  /**
+   * Keep the keyset in the session store itself (its keyset slot, beside the sessions), wrapped by
+   * the passphrase: for fleets with no shared file system (docs/key-rotation-store.md). Every
+   * process follows it (`follow`, default every 2000 ms) and picks up a rotation made anywhere. Not with `memory`.
+   */
+  store?: boolean;
+  /** With `path` or `store`: create a freshly generated keyset when none exists (a file: when it does not exist; the store: with ifAbsent). Default false. */
   createIfMissing?: boolean;
   /**
-   * With `path`: follow the file, so a rotation made elsewhere reaches this process without a
-   * restart (docs/key-rotation.md). Default on, polling every 1000 ms; `false` turns it off. A
+   * With `path` or `store`: follow the keyset, so a rotation made elsewhere reaches this process
+   * without a restart (docs/key-rotation.md). Default on, polling every 1000 ms (a file) or 2000 ms
+   * (the store); `false` turns it off. A
    * failed reload keeps the keys and is reported to `onError` and to `onEvent` (`keyset_reload`).
    */
   follow?: boolean | { intervalMs?: number; onError?: (err: unknown) => void };

@@ -91,8 +91,11 @@ function checkKeyset(keyset: unknown, adapter: AdapterName): void {
   if (keyset === null || typeof keyset !== 'object') throw new ConfigError('keyset', 'must be an object');
   const k = keyset as Record<string, unknown>;
   refuseUnknownKeys(k, KEYSET_KEYS, 'keyset.');
-  const sources = [k.keyring, k.path, k.json].filter((x) => x !== undefined).length;
-  if (sources !== 1) throw new ConfigError('keyset', 'needs exactly one of keyring, path, json');
+  const sources = [k.keyring, k.path, k.json, k.store === false ? undefined : k.store].filter((x) => x !== undefined).length;
+  if (sources !== 1) throw new ConfigError('keyset', 'needs exactly one of keyring, path, json, store');
+  if (k.store !== undefined && typeof k.store !== 'boolean') throw new ConfigError('keyset.store', 'must be true or false');
+  // Memory lives and dies with the process: a keyset kept there would be lost with it.
+  if (k.store === true && adapter === 'memory') throw new ConfigError('keyset.store', 'the memory adapter cannot keep a keyset for other processes; use redis, postgres or pglite');
   if (k.keyring !== undefined && !(k.keyring instanceof Keyring)) throw new ConfigError('keyset.keyring', 'must be a Keyring');
   if (k.path !== undefined && (typeof k.path !== 'string' || k.path === '')) throw new ConfigError('keyset.path', 'must be a file path');
   if (k.json !== undefined && (typeof k.json !== 'string' || k.json === '')) throw new ConfigError('keyset.json', 'must be the keyset text');
@@ -103,13 +106,13 @@ function checkKeyset(keyset: unknown, adapter: AdapterName): void {
     throw new ConfigError('keyset.passphrase', 'a keyset at rest needs its passphrase (SSS_KEYSET_PASSPHRASE), or insecureCleartext: true for a cleartext development keyset');
   }
   if (k.unsafeLowCost !== undefined && typeof k.unsafeLowCost !== 'boolean') throw new ConfigError('keyset.unsafeLowCost', 'must be true or false');
-  if (k.createIfMissing === true && k.path === undefined) throw new ConfigError('keyset.createIfMissing', 'only applies to a keyset file (path)');
-  checkFollow(k.follow, k.path !== undefined);
+  if (k.createIfMissing === true && k.path === undefined && k.store !== true) throw new ConfigError('keyset.createIfMissing', 'only applies to a keyset file (path) or a keyset kept in the store');
+  checkFollow(k.follow, k.path !== undefined || k.store === true);
 }
 
-function checkFollow(follow: unknown, file: boolean): void {
+function checkFollow(follow: unknown, followable: boolean): void {
   if (follow === undefined || follow === false) return;
-  if (!file) throw new ConfigError('keyset.follow', 'only applies to a keyset file (path)');
+  if (!followable) throw new ConfigError('keyset.follow', 'only applies to a keyset file (path) or a keyset kept in the store (store: true)');
   if (follow === true) return;
   if (follow === null || typeof follow !== 'object') throw new ConfigError('keyset.follow', 'must be true, false or { intervalMs, onError }');
   const f = follow as Record<string, unknown>;

@@ -24,6 +24,8 @@ import { type FollowOptions, KeyringSync, type WatchOptions } from './keyring-so
 import { redactedView } from './redact.js';
 import type { KeyEncryptionProvider } from './providers/types.js';
 import type { KeyringSource } from './source.js';
+import { type StoreKeysetOptions, StoreKeysetSource, missingMessage } from './store-source.js';
+import type { KeysetSlotStore } from '../contract/keyset-slot.js';
 import { type WrappedKeysetDocument, unwrapKeyset, wrapKeyset } from './wrapped.js';
 import { KEY_PURPOSES, type KeyInfo, type KeyPurpose } from './types.js';
 
@@ -124,6 +126,21 @@ export class Keyring {
     // Followed by default: a rotation made by another process (the CLI, another instance) must
     // reach this one without a restart, or every session sealed under the new key is `unknown_key`.
     return Keyring.fromSource(new KeysetFileSource(path, options), { ...options, follow: options?.follow ?? {} });
+  }
+
+  /**
+   * A keyring whose keyset lives in the session store itself (its keyset slot), wrapped by
+   * `provider`: for fleets with no shared file system. Changes go through `transaction()`
+   * (compare-and-swap on the record); `watch()` polls it. A store holding no keyset is a
+   * `key_state` error unless `createIfMissing` (which creates it with `ifAbsent`): see
+   * ./store-source.ts for why a vanished keyset is never re-created.
+   */
+  static async fromStore(store: KeysetSlotStore, options: KeyringOptions & StoreKeysetOptions): Promise<Keyring> {
+    options = optionsObject(options, 'keyring options', false);
+    const source = new StoreKeysetSource(store, options);
+    if (options.createIfMissing !== true && (await source.read()) === undefined) throw new KeyStateError(missingMessage(source.description, false));
+    // Followed by default, as a keyset file is: a rotation made by another process must reach this one.
+    return Keyring.fromSource(source, { ...options, follow: options.follow ?? { intervalMs: 2000 } });
   }
 
   /** A read-only keyring from an environment variable holding a wrapped keyset (or, with `insecureCleartext: true`, a JWK Set). */

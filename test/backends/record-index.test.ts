@@ -45,7 +45,7 @@ describe.skipIf(pgliteSkip !== undefined)('SQL schema revision 2 (on PGlite)', (
     await store.saveRecord('new', { a: 2 }, { expiresAt: T0 + MINUTE, index: 'X' });
     expect((await store.listByIndex('X')).ids).toEqual(['new', 'old']);
     const comment = await anchor.db.query<{ c: string }>(`SELECT obj_description($1::regclass, 'pg_class') AS c`, [t]);
-    expect(comment.rows[0]?.c).toBe('sealed-session-store schema 2');
+    expect(comment.rows[0]?.c).toBe('sealed-session-store schema 3');
     await store.close();
   }, 120_000);
 });

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Keyring, KeysetEnvSource, KeysetFileSource, MemoryStore, passphraseProvider, secureStore } from 'sealed-session-store';
-import { EncryptedStore, TtlStore } from 'sealed-session-store/kit';
+import { EncryptedStore, StoreKeysetSource, TtlStore } from 'sealed-session-store/kit';
 import { SessionTokens } from 'sealed-session-store/tokens';
 import { createSessionStore } from 'sealed-session-store/config';
 import { McpEventLog, mcpSessions, requestStateCodec } from 'sealed-session-store/mcp';
@@ -171,6 +171,14 @@ const table: Array<[string, () => Promise<Built>]> = [
     const ring = Keyring.generate();
     const env = { KS: JSON.stringify(ring.insecureExportCleartextJwks()), SSS_KEYSET_PASSPHRASE: PASSPHRASE };
     const source = new KeysetEnvSource('KS', { insecureCleartext: true, env });
+    await source.read();
+    return { obj: source, ring, secrets: [PASSPHRASE] };
+  }],
+  ['StoreKeysetSource (a wrapped keyset kept in a MemoryStore)', async () => {
+    const ring = Keyring.generate();
+    const provider = passphraseProvider(PASSPHRASE, { logN: 10, unsafeLowCost: true });
+    const source = new StoreKeysetSource(new MemoryStore(), { provider, createIfMissing: true });
+    await source.transaction(async () => ring.insecureExportCleartextJwks());
     await source.read();
     return { obj: source, ring, secrets: [PASSPHRASE] };
   }],

@@ -31,6 +31,8 @@ import { type Commands, type RedisClient, RedisConnection, type RetryKind, type 
 import { type ScanContext, cleanupExpired, listActive } from './scan.js';
 import { type IndexContext, fileUnder, listByIndex } from './index-keys.js';
 import { assertIndexOption } from '../../contract/index-key.js';
+import type { KeysetSlotStore, KeysetWriteCondition, StoredKeysetText } from '../../contract/keyset-slot.js';
+import * as keyset from './keyset.js';
 
 export interface RedisRetryPolicy {
   /**
@@ -101,7 +103,7 @@ redis.call('DEL', KEYS[1])
 return 1
 `);
 
-export class RedisStore extends BackendStore {
+export class RedisStore extends BackendStore implements KeysetSlotStore {
   readonly prefix: string;
   readonly graceMs: number;
   private readonly client: RedisClient;
@@ -110,6 +112,7 @@ export class RedisStore extends BackendStore {
   private readonly random: RandomSource | undefined;
   private readonly scan: ScanContext;
   private readonly indexes: IndexContext;
+  private readonly keyset: keyset.KeysetContext;
 
   constructor(options: RedisStoreOptions) {
     super(options);
@@ -134,6 +137,7 @@ export class RedisStore extends BackendStore {
     // clock skew between processes) whose record is gone is no in-flight create: it may be pruned.
     const pruneAfterMs = maxAttempts * (commandTimeoutMs + 1000) + 60_000;
     this.indexes = { client: this.client, connection: this.connection, prefix: this.prefix, pruneAfterMs, now: () => this.now() };
+    this.keyset = { client: this.client, connection: this.connection, prefix: this.prefix, random: this.random };
     // Deliberately no 'error' listener on the injected client: it is the application's, and ioredis
     // never throws for a missing listener (it logs "[ioredis] Unhandled error event" instead), so
     // adding one here would only hide connection faults from the application's own logging.
@@ -244,6 +248,28 @@ export class RedisStore extends BackendStore {
   async cleanupExpired(): Promise<number> {
     this.assertOpen();
     return cleanupExpired(this.scan);
+  }
+
+  /** The keyset slot, `<prefix>~keyset v1`, no TTL (./keyset.ts). */
+  async loadKeysetText(): Promise<StoredKeysetText | undefined> {
+    this.assertOpen();
+    return keyset.loadKeysetText(this.keyset);
+  }
+
+  async saveKeysetText(text: string, condition: KeysetWriteCondition): Promise<string> {
+    this.assertOpen();
+    return keyset.saveKeysetText(this.keyset, text, condition);
+  }
+
+  async deleteKeysetText(): Promise<boolean> {
+    this.assertOpen();
+    return keyset.deleteKeysetText(this.keyset);
+  }
+
+  /** Warns when the server's eviction policy (`allkeys-*`) could evict the keyset. */
+  async keysetWarnings(): Promise<string[]> {
+    this.assertOpen();
+    return keyset.keysetWarnings(this.keyset);
   }
 
   /** Leaves the injected client open: it belongs to the application. */

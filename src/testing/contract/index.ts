@@ -16,6 +16,7 @@ import { START } from '../helpers.js';
 import { deleteTests } from './delete.js';
 import { expiryTests } from './expiry.js';
 import { invalidInputTests } from './invalid-input.js';
+import { keysetTests } from './keyset.js';
 import { listingTests } from './listing.js';
 import { recordIndexTests } from './record-index.js';
 import { recordLevelTests } from './record-level.js';
@@ -69,5 +70,6 @@ export function runStoreContract(name: string, factory: StoreFactory, options: C
 
     recordLevelTests(t, options);
     recordIndexTests(t, options);
+    keysetTests(t);
   });
 }
