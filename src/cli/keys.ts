@@ -154,6 +154,17 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
     out.result({ ok: true, kid, purpose: info.purpose, status: 'retired', forced: opts.force === true });
   });
 
+  addKeysetOptions(keys.command('reactivate').description('bring a retired key back to active (undoes `keys retire`; a destroyed key cannot come back)').argument('<kid>', 'key id')).action(
+    async (kid: string, opts: KeysetOptions) => {
+      const out = new Output(io, opts.json === true);
+      const { keyring } = await openKeyring(opts, io);
+      await change(keyring, kid, (manager) => manager.reactivate(kid));
+      const info = keyring.get(kid)!;
+      out.line(`${info.purpose} key ${kid} is active again: it opens / verifies again (promote it with \`sealed-session keys promote ${kid}\` to use it for new work).`);
+      out.result({ ok: true, kid, purpose: info.purpose, status: info.status });
+    },
+  );
+
   addKeysetOptions(
     keys
       .command('rewrap')
