@@ -63,13 +63,13 @@ export interface InspectedSession {
   expiresAt: number;
 }
 
-const LAYERS = new WeakMap<SecureStore, { encrypted: EncryptedStore; ttl: TtlStore }>();
+const LAYERS = new WeakMap<SecureStore, { encrypted: EncryptedStore; ttl: TtlStore; backend: RecordStore }>();
 
 /**
  * The layers inside a `SecureStore`, for tests and benchmarks that play an attacker writing around
  * them. Not exported from any public entry: anything written through them skips the owner check.
  */
-export function unsafeLayersOf(store: SecureStore): { encrypted: EncryptedStore; ttl: TtlStore } {
+export function unsafeLayersOf(store: SecureStore): { encrypted: EncryptedStore; ttl: TtlStore; backend: RecordStore } {
   const layers = LAYERS.get(store);
   if (layers === undefined) throw new InvalidInputError('not a SecureStore');
   return layers;
@@ -142,7 +142,7 @@ export class SecureStore {
       defaultLifetimeMs: this.ttl.absoluteMs,
       ...(options.tokenClockToleranceMs === undefined ? {} : { clockToleranceMs: options.tokenClockToleranceMs }),
     });
-    LAYERS.set(this, { encrypted: this.encrypted, ttl: this.ttl });
+    LAYERS.set(this, { encrypted: this.encrypted, ttl: this.ttl, backend });
     SCOPES.set(this, () => this.scope());
     // Every key change is audited, whichever way it happened: this store's methods, the app's own
     // keyring.transaction(), or a reload of a change made elsewhere (src/admin/key-audit.ts).

@@ -12,6 +12,7 @@ import { type RedisClient, RedisStore } from '../backends/redis/index.js';
 import { Keyring } from '../keys/keyring.js';
 import { passphraseProvider } from '../keys/providers/passphrase.js';
 import { SecureStore, type SecureStoreOptions } from '../secure-store.js';
+import { keysetIdOf, locationOf, noteRedisClient, registerNamespace, registryOf } from '../admin/namespaces.js';
 import { type Cleanups, connectPostgres, connectRedis } from './connect.js';
 import { loadConfigFromEnv } from './env.js';
 import { ConfigError, DEFAULT_CONNECT_TIMEOUT_MS, type SessionStoreConfig, defaultRedisPrefix } from './types.js';
@@ -59,7 +60,9 @@ async function openBackend(config: SessionStoreConfig, namespace: string, cleanu
     case 'redis': {
       // The option is typed by shape (types.ts: RedisClientLike); what it holds is the caller's ioredis client.
       const client = (config.redisClient as RedisClient | undefined) ?? (await connectRedis(config.url, timeoutMs, cleanups));
-      return new RedisStore({ client, prefix: config.prefix ?? defaultRedisPrefix(namespace), commandTimeoutMs: Math.max(timeoutMs, 1000), ...common });
+      const store = new RedisStore({ client, prefix: config.prefix ?? defaultRedisPrefix(namespace), commandTimeoutMs: Math.max(timeoutMs, 1000), ...common });
+      noteRedisClient(store, client); // the namespace registry and the CLI's walk share this connection
+      return store;
     }
     case 'postgres': {
       const pool = (config.pgPool as PgPool | undefined) ?? (await connectPostgres(config.url, timeoutMs, cleanups));
@@ -85,7 +88,16 @@ async function openBackend(config: SessionStoreConfig, namespace: string, cleanu
  * Builds the backend and `secureStore()` over it. Connects (with a short timeout) before
  * resolving, so a wrong URL or an unreachable server fails here, with `backend_unavailable`.
  */
-export async function createSessionStore(config: SessionStoreConfig = loadConfigFromEnv()): Promise<CreatedSessionStore> {
+export function createSessionStore(config: SessionStoreConfig = loadConfigFromEnv()): Promise<CreatedSessionStore> {
+  return openSessionStore(config, { register: true });
+}
+
+/**
+ * `createSessionStore`, with the choice of recording the namespace in the namespace registry
+ * (src/admin/namespaces.ts). Internal: the CLI opens stores without recording them, so an
+ * operator's mistyped namespace never becomes one the registry lists.
+ */
+export async function openSessionStore(config: SessionStoreConfig, options: { register: boolean }): Promise<CreatedSessionStore> {
   validateConfig(config);
   const keyring = await loadKeyring(config);
   const namespace = config.namespace ?? 'default';
@@ -120,6 +132,7 @@ export async function createSessionStore(config: SessionStoreConfig = loadConfig
       ...(config.onEvent === undefined ? {} : { onEvent: config.onEvent }),
     });
     await store.start();
+    if (options.register) await recordNamespace(backend, keyring, namespace, config.now ?? Date.now);
   } catch (err) {
     await backend.close().catch(() => {});
     await runCleanups();
@@ -137,6 +150,19 @@ export async function createSessionStore(config: SessionStoreConfig = loadConfig
     return closing;
   };
   return { store, backend, keyring, config: withHiddenSecrets(config), close };
+}
+
+/**
+ * Records where this store's sessions live, so `sealed-session keys retire` / `destroy` / `rekey`
+ * find them whatever namespace the operator names. Best effort: a backend whose permissions refuse
+ * the registry record (a Redis ACL limited to the app's prefix) still opens; the CLI then refuses
+ * when its walk opens nothing, rather than trusting an empty count.
+ */
+async function recordNamespace(backend: RecordStore, keyring: Keyring, namespace: string, now: () => number): Promise<void> {
+  const registry = registryOf(backend, now);
+  const location = locationOf(backend);
+  if (registry === undefined || location === undefined) return;
+  await registerNamespace(registry, { keyset: keysetIdOf(keyring), kind: 'sessions', namespace, ...location }, now()).catch(() => {});
 }
 
 /**

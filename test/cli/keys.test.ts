@@ -220,7 +220,7 @@ describe('rotate, promote, retire, destroy', () => {
     expect((await cli(['keys', 'rotate', 'encrypt', ...k])).code).toBe(0);
     const run = await cli(['keys', 'retire', old, ...k]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/name the store/);
+    expect(run.stderr).toMatch(/no store is configured/);
     expect((await cli(['keys', 'retire', old, '--force', ...k])).code).toBe(0);
   });
 });
