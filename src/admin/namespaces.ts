@@ -28,6 +28,7 @@ import type { RecordStore } from '../contract/store.js';
 import { isPlainObject } from '../contract/validate.js';
 import { RedisStore, type RedisClient } from '../backends/redis/index.js';
 import { SqlBackendStore } from '../backends/sql.js';
+import { type PgPool, PostgresStore } from '../backends/postgres.js';
 import type { Keyring } from '../keys/keyring.js';
 import { base64urlEncode, utf8Encode } from '../util/bytes.js';
 import { type SecureStore, unsafeLayersOf } from '../secure-store.js';
@@ -63,6 +64,13 @@ export function noteRedisClient(store: RecordStore, client: RedisClient): void {
   REDIS_CLIENTS.set(store, client);
 }
 
+/** The pool behind a PostgresStore made by `createSessionStore`, so other recorded tables can be walked on it. */
+const PG_POOLS = new WeakMap<RecordStore, PgPool>();
+
+export function notePgPool(store: RecordStore, pool: PgPool): void {
+  PG_POOLS.set(store, pool);
+}
+
 /** Where `backend` keeps its records, or undefined for a backend the registry cannot describe (memory, custom). */
 export function locationOf(backend: RecordStore): NamespaceLocation | undefined {
   if (backend instanceof RedisStore) return { prefix: backend.prefix };
@@ -83,8 +91,8 @@ export function registryOf(backend: RecordStore, now?: () => number): RecordStor
 
 /**
  * A store over another location of the same server: a Redis prefix on the same client, or the
- * same SQL store when the table is its own. Undefined when it cannot be reached on this connection
- * (another SQL table: open it with --table).
+ * same SQL store when the table is its own, another table on the same PostgreSQL pool. Undefined
+ * when it cannot be reached on this connection (another table of a PGlite directory).
  */
 export function siblingOf(backend: RecordStore, location: NamespaceLocation, now?: () => number): RecordStore | undefined {
   const client = REDIS_CLIENTS.get(backend);
@@ -93,6 +101,8 @@ export function siblingOf(backend: RecordStore, location: NamespaceLocation, now
     return new RedisStore({ client, prefix: location.prefix, ...(now === undefined ? {} : { now }) });
   }
   if (backend instanceof SqlBackendStore && location.table !== undefined && location.table === backend.table) return backend;
+  const pool = PG_POOLS.get(backend);
+  if (pool !== undefined && location.table !== undefined) return new PostgresStore({ pool, table: location.table, ...(now === undefined ? {} : { now }) });
   return undefined;
 }
 

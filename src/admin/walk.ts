@@ -42,7 +42,20 @@ export function describeTarget(kind: NamespaceKind, namespace: string, location:
  * The targets for `backend` (opened for `namespace`): itself first, then each recorded namespace
  * at another location, or under another namespace name, once.
  */
-export async function planWalk(backend: RecordStore, options: { keyring: Keyring; namespace: string; now?: () => number; unsafeAcceptPlaintext?: boolean }): Promise<WalkPlan> {
+export async function planWalk(
+  backend: RecordStore,
+  options: {
+    keyring: Keyring;
+    /**
+     * The namespace the operator named. When absent, and the registry records exactly one sessions
+     * namespace at the backend's own location (one SQL table), that one is walked: the application's,
+     * not `default`.
+     */
+    namespace: string | undefined;
+    now?: () => number;
+    unsafeAcceptPlaintext?: boolean;
+  },
+): Promise<WalkPlan> {
   const now = options.now ?? Date.now;
   const registry = registryOf(backend, now);
   const own = locationOf(backend) ?? {};
@@ -69,7 +82,10 @@ export async function planWalk(backend: RecordStore, options: { keyring: Keyring
     });
     targets.push({ kind, namespace, location, label: describeTarget(kind, namespace, location), sealed });
   };
-  add('sessions', options.namespace, own, backend);
+  const sameAsOwn = (e: NamespaceEntry) => (e.prefix ?? null) === (own.prefix ?? null) && (e.table ?? null) === (own.table ?? null);
+  const atOwn = entries.filter((e) => e.kind === 'sessions' && sameAsOwn(e));
+  const namespace = options.namespace ?? (atOwn.length === 1 ? atOwn[0]!.namespace : 'default');
+  add('sessions', namespace, own, backend);
   for (const e of entries.sort((a, b) => a.kind.localeCompare(b.kind) || a.namespace.localeCompare(b.namespace))) {
     const location: NamespaceLocation = e.prefix !== undefined ? { prefix: e.prefix } : e.table !== undefined ? { table: e.table } : {};
     const store = siblingOf(backend, location, now);

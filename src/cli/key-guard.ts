@@ -29,7 +29,7 @@ export async function assertEncryptKeyUnused(kid: string, verb: GuardedVerb, opt
   }
   const created = await openStore(opts, io, { lazyReencrypt: false });
   try {
-    const plan = await planWalk(created.backend, { keyring: created.keyring, namespace: created.store.namespace });
+    const plan = await planWalk(created.backend, { keyring: created.keyring, namespace: created.config.namespace });
     if (plan.unreachable.length > 0) {
       const where = plan.unreachable.map((e) => describeTarget(e.kind, e.namespace, e)).join('; ');
       throw new CliError(`refusing to ${verb} encrypt key ${kid}: recorded places this connection cannot walk: ${where}. Point the command at each (--table) and run it again`, 1, 'key_state');

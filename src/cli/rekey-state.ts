@@ -61,8 +61,13 @@ export async function loadState(dir: string, handle: string): Promise<RekeyState
   } catch {
     throw new UsageError(`no saved re-key walk "${handle}" in ${dir} (pass the same --state-dir as the interrupted run, or start over without --cursor: sessions already re-sealed are skipped as current)`);
   }
-  const state = JSON.parse(text) as RekeyState;
-  if (state?.v !== 1 || state.handle !== handle || !Array.isArray(state.places) || typeof state.index !== 'number') throw new UsageError(`the saved re-key walk "${handle}" is damaged; start over without --cursor`);
+  let state: RekeyState | undefined;
+  try {
+    state = JSON.parse(text) as RekeyState;
+  } catch {
+    state = undefined;
+  }
+  if (state === undefined || state === null || state.v !== 1 || state.handle !== handle || !Array.isArray(state.places) || typeof state.index !== 'number') throw new UsageError(`the saved re-key walk "${handle}" is damaged; start over without --cursor`);
   return state;
 }
 

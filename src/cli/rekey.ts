@@ -89,7 +89,7 @@ export function registerRekeyCommand(program: Command, io: CliIo): void {
     try {
       const plan = await planWalk(created.backend, {
         keyring: created.keyring,
-        namespace: created.store.namespace,
+        namespace: created.config.namespace,
         ...(opts.fromPlaintext === true ? { unsafeAcceptPlaintext: true } : {}),
       });
       await run(created.keyring.primary('encrypt').kid, plan, settings, { dir, resumed: resumedState }, out, io);

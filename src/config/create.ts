@@ -12,7 +12,7 @@ import { type RedisClient, RedisStore } from '../backends/redis/index.js';
 import { Keyring } from '../keys/keyring.js';
 import { passphraseProvider } from '../keys/providers/passphrase.js';
 import { SecureStore, type SecureStoreOptions } from '../secure-store.js';
-import { keysetIdOf, locationOf, noteRedisClient, registerNamespace, registryOf } from '../admin/namespaces.js';
+import { keysetIdOf, locationOf, notePgPool, noteRedisClient, registerNamespace, registryOf } from '../admin/namespaces.js';
 import { type Cleanups, connectPostgres, connectRedis } from './connect.js';
 import { loadConfigFromEnv } from './env.js';
 import { ConfigError, DEFAULT_CONNECT_TIMEOUT_MS, type SessionStoreConfig, defaultRedisPrefix } from './types.js';
@@ -68,6 +68,7 @@ async function openBackend(config: SessionStoreConfig, namespace: string, cleanu
       const pool = (config.pgPool as PgPool | undefined) ?? (await connectPostgres(config.url, timeoutMs, cleanups));
       const store = new PostgresStore({ pool, timeoutMs: Math.max(timeoutMs, 1000), ...(config.table === undefined ? {} : { table: config.table }), ...common });
       cleanups.unshift(() => store.close());
+      notePgPool(store, pool); // other recorded tables are walked on this pool (src/admin/namespaces.ts)
       if (config.migrate === true) await store.migrate();
       return store;
     }

@@ -6,19 +6,22 @@
  */
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessionStore } from '../../src/config/index.js';
 import { RedisStore } from '../../src/backends/redis/index.js';
+import { PostgresStore } from '../../src/backends/postgres.js';
 import { registerEventsNamespace } from '../../src/internal.js';
 import { McpEventLog } from '../../src/mcp/event-store.js';
 import { REDIS_REGISTRY_PREFIX } from '../../src/admin/namespaces.js';
 import { NAMESPACE_INDEX } from '../../src/admin/namespace-ids.js';
 import { runCli } from '../../src/cli/program.js';
 import { deletePrefix } from '../support/fixtures/redis.js';
-import { REDIS_URL, serviceSkipReason, uniqueSuffix } from '../support/services.js';
+import { DATABASE_URL, REDIS_URL, serviceSkipReason, uniqueSuffix } from '../support/services.js';
 import { ROOT, type CliRun, cleanEnv, cli, json, tempDir } from './helpers.js';
 
 const skip = await serviceSkipReason('redis');
+const skipPg = await serviceSkipReason('postgres');
 const run = `clisafety-${uniqueSuffix()}`;
 let dir: string;
 let remove: () => Promise<void>;
@@ -248,5 +251,44 @@ describe.skipIf(skip !== undefined)('rekey output without a terminal', () => {
     const again = await cli([...base, '--cursor', handle!]);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/no saved re-key walk/);
+  }, 60_000);
+});
+
+describe.skipIf(skipPg !== undefined)('PostgreSQL: MCP events in another table of the same database', () => {
+  it('are found through the registry in the session table, block retire, and are re-sealed by rekey', async () => {
+    const schema = `clisafety_${uniqueSuffix().replace(/[^a-z0-9]/gi, '').toLowerCase()}`;
+    const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
+    await admin.query(`CREATE SCHEMA "${schema}"`);
+    try {
+      const k = await keyset('pg');
+      const ns = 'pg-app';
+      const created = await createSessionStore({ adapter: 'postgres', url: DATABASE_URL, table: `${schema}.sessions`, migrate: true, namespace: ns, keyset: { path: k[1]!, insecureCleartext: true } });
+      const eventsBackend = new PostgresStore({ pool: admin, table: `${schema}.events` });
+      await eventsBackend.migrate();
+      try {
+        await created.store.for(owner).create({ a: 1 });
+        await registerEventsNamespace(created.store, eventsBackend, `${ns}:events`, Date.now());
+        const log = new McpEventLog({ backend: eventsBackend, keyring: created.keyring, namespace: `${ns}:events` });
+        const events = log.forSession('pg-session-for-events', Date.now() + 3_600_000);
+        for (let i = 0; i < 3; i++) await events.storeEvent('s', { jsonrpc: '2.0', method: 'notifications/progress', params: { i } });
+      } finally {
+        await created.close();
+      }
+      const oldKid = encryptKid(await cli(['keys', 'list', ...k, '--json']), 'primary');
+      expect((await cli(['keys', 'rotate', 'encrypt', ...k])).code).toBe(0);
+      const args = ['--postgres', DATABASE_URL, '--table', `${schema}.sessions`, ...k];
+      const refused = await cli(['keys', 'retire', oldKid, ...args]);
+      expect(refused.code, refused.stderr).toBe(1);
+      expect(refused.stderr).toContain(`4 in MCP events of namespace "${ns}:events" (table ${schema}.events)`);
+      // Not told the namespace: the one recorded for this table is the application's.
+      expect(refused.stderr).toContain(`1 in sessions of namespace "${ns}" (table ${schema}.sessions)`);
+      const rekey = await cli(['rekey', ...args, '--json']);
+      expect(rekey.code, rekey.stderr).toBe(0);
+      expect(json(rekey)).toMatchObject({ done: true, resealed: 5, failed: 0 });
+      expect((await cli(['keys', 'retire', oldKid, ...args])).code).toBe(0);
+    } finally {
+      await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await admin.end();
+    }
   }, 60_000);
 });
