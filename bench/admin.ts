@@ -142,7 +142,7 @@ export async function runAdmin(ctx: Ctx): Promise<void> {
       );
       offset = 0;
       await copy();
-      admin.rotateKey('encrypt');
+      await admin.rotateKey('encrypt');
       // Quick runs stop a re-key after a few seconds (it is resumable) and report the rate of the
       // part done; full runs re-key everything, so growth from 10k to 100k can be compared.
       const capMs = ctx.options.quick ? 3000 : undefined;

@@ -43,7 +43,7 @@ export async function main(): Promise<void> {
 
     say('4. Rotate the encryption key and re-key every session');
     const oldKid = store.keyring.primary('encrypt').kid;
-    store.rotateKey('encrypt');
+    await store.rotateKey('encrypt');
     const result = await store.rekey({ batchSize: 100 });
     say(`   re-sealed ${result.resealed} of ${result.scanned}; sessions per key: ${JSON.stringify(await store.keyUsage())}`);
     await store.retireKey(oldKid);

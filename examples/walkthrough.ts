@@ -62,7 +62,7 @@ export async function main(): Promise<void> {
   const oldKid = keyring.primary('encrypt').kid;
   const bob = { subject: 'bob' };
   const bobId = await store.for(bob).create({ user: 'bob' });
-  const fresh = store.rotateKey('encrypt');
+  const fresh = await store.rotateKey('encrypt');
   say(`   rotateKey('encrypt') -> new primary ${fresh.kid}; ${oldKid} stays active (old envelopes still open)`);
   say(`   keyUsage before -> ${JSON.stringify(await store.keyUsage())}`);
   const result = await store.rekey({ batchSize: 100 });

@@ -18,6 +18,9 @@ export { ownerHash, subjectHash } from './layers/owner-hash.js';
 // byte helpers and the derivation labels.
 export { EnvelopeSealer, Sealer, type KeyContext, type SealerOptions } from './layers/sealer.js';
 export { encryptionCounts, keyUsage, rekey, retireKey, type SealedRecords } from './admin/keys.js';
+export { registerEventsNamespace } from './admin/namespaces.js';
+export { isNamespaceRecordId } from './admin/namespace-ids.js';
+export { type TargetUsage, type WalkPlan, type WalkTarget, describeTarget, planWalk, usageOf } from './admin/walk.js';
 export { base64urlDecode, base64urlEncode, utf8Decode, utf8Encode } from './util/bytes.js';
 export { intOption, optionsObject } from './util/options.js';
 export { MCP_EVENT_TAG_LABEL, MCP_REQUEST_STATE_LABEL, labelled } from './crypto/labels.js';

@@ -14,6 +14,7 @@ import { optionsObject } from './util/options.js';
 import { hmacSha256 } from './crypto/hmac.js';
 import { AUDIT_TAG_LABEL, labelled } from './crypto/labels.js';
 import { encryptionCounts } from './admin/keys.js';
+import { auditKeyChanges } from './admin/key-audit.js';
 import type { RandomSource } from './util/random.js';
 import type { Keyring } from './keys/keyring.js';
 import type { KeyInfo, KeyPurpose } from './keys/types.js';
@@ -62,13 +63,13 @@ export interface InspectedSession {
   expiresAt: number;
 }
 
-const LAYERS = new WeakMap<SecureStore, { encrypted: EncryptedStore; ttl: TtlStore }>();
+const LAYERS = new WeakMap<SecureStore, { encrypted: EncryptedStore; ttl: TtlStore; backend: RecordStore }>();
 
 /**
  * The layers inside a `SecureStore`, for tests and benchmarks that play an attacker writing around
  * them. Not exported from any public entry: anything written through them skips the owner check.
  */
-export function unsafeLayersOf(store: SecureStore): { encrypted: EncryptedStore; ttl: TtlStore } {
+export function unsafeLayersOf(store: SecureStore): { encrypted: EncryptedStore; ttl: TtlStore; backend: RecordStore } {
   const layers = LAYERS.get(store);
   if (layers === undefined) throw new InvalidInputError('not a SecureStore');
   return layers;
@@ -107,6 +108,8 @@ export class SecureStore {
   private readonly onEvent: AuditSink | undefined;
   /** Shared by every `for(owner)` view: see KnownRecords. */
   private readonly known = new KnownRecords();
+  /** Ends the subscription that turns every key change into a `rotation` audit event. */
+  private readonly stopKeyAudit: () => void;
 
   constructor(
     private readonly backend: RecordStore,
@@ -139,8 +142,11 @@ export class SecureStore {
       defaultLifetimeMs: this.ttl.absoluteMs,
       ...(options.tokenClockToleranceMs === undefined ? {} : { clockToleranceMs: options.tokenClockToleranceMs }),
     });
-    LAYERS.set(this, { encrypted: this.encrypted, ttl: this.ttl });
+    LAYERS.set(this, { encrypted: this.encrypted, ttl: this.ttl, backend });
     SCOPES.set(this, () => this.scope());
+    // Every key change is audited, whichever way it happened: this store's methods, the app's own
+    // keyring.transaction(), or a reload of a change made elsewhere (src/admin/key-audit.ts).
+    this.stopKeyAudit = this.onEvent === undefined ? () => {} : auditKeyChanges(this.keyring, (event) => this.emit(event));
   }
 
   /** The idle window and the absolute lifetime every session of this store gets. */
@@ -216,6 +222,7 @@ export class SecureStore {
 
   /** Stops the sweep timer, waits for in-flight writes. Does not close an injected client. */
   async close(): Promise<void> {
+    this.stopKeyAudit();
     // Each layer closes the one below it after its queued writes: TTL, then encryption, then the backend.
     await this.ttl.close();
   }
@@ -246,17 +253,27 @@ export class SecureStore {
     return deleteRevokedSessions(this.ttl, hashes, notBefore, (id) => this.known.delete(id));
   }
 
-  /** Rotates the key of `purpose`: a new primary, the old one stays active. */
-  rotateKey(purpose: KeyPurpose): KeyInfo {
-    const info = this.keyring.rotate(purpose);
-    this.emit({ type: 'rotation', operation: 'rotateKey', kid: info.kid });
-    return info;
+  /**
+   * Rotates the key of `purpose`: a new primary, the old one stays active. A file- or store-backed
+   * keyring is changed inside its transaction (locked, re-read, saved); an in-memory one is changed
+   * before this returns (so the new key is primary at once either way for in-memory keyrings).
+   * The `rotation` audit event comes from the keyring's change notification.
+   */
+  rotateKey(purpose: KeyPurpose): Promise<KeyInfo> {
+    if (this.keyring.persistent) return this.keyring.transaction((ring) => ring.rotate(purpose));
+    try {
+      return Promise.resolve(this.keyring.rotate(purpose));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
-  /** Retires a key; an `encrypt` key still used by sessions is refused unless forced. */
+  /**
+   * Retires a key; an `encrypt` key still used by sessions of this store is refused unless forced
+   * (file- and store-backed keyrings through their transaction). Emits `rotation` when it changed.
+   */
   async retireKey(kid: string, options: { force?: boolean } = {}): Promise<void> {
     await this.encrypted.retireKey(kid, options);
-    this.emit({ type: 'rotation', operation: 'retireKey', kid });
   }
 
   /** Re-seals every live session under the primary encryption key (resumable; see src/admin/keys.ts). */

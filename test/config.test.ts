@@ -283,8 +283,11 @@ describe('postgres adapter', async () => {
     try {
       const id = await app.store.for(owner).create({ a: 1 });
       expect(await tool.store.for(owner).load(id)).toEqual({ a: 1 });
-      const rows = await admin.query(`SELECT count(*)::int AS n FROM "${schema}".sessions`);
+      // One session; the other row is the namespace registry's record (a reserved ~ns. id, src/admin/namespaces.ts).
+      const rows = await admin.query(`SELECT count(*)::int AS n FROM "${schema}".sessions WHERE id NOT LIKE '~ns.%'`);
       expect(rows.rows[0].n).toBe(1);
+      const registry = await admin.query(`SELECT value_json FROM "${schema}".sessions WHERE id LIKE '~ns.%'`);
+      expect(registry.rows.map((r: { value_json: unknown }) => r.value_json)).toEqual([expect.objectContaining({ kind: 'sessions', namespace: 'default', table: `${schema}.sessions` })]);
     } finally {
       await app.close();
       await tool.close();

@@ -15,6 +15,7 @@ import type { RetireOptions } from '../keys/keyring.js';
 import { parseEnvelope } from '../layers/envelope.js';
 import type { EnvelopeSealer, KeyCounter, Opened, Sealer } from '../layers/sealer.js';
 import { intOption } from '../util/options.js';
+import { isNamespaceRecordId } from './namespace-ids.js';
 
 /** The store below a sealing layer (its values are envelopes) and the sealer that made them. */
 export interface SealedRecords {
@@ -46,6 +47,11 @@ export interface RekeyOptions {
   onProgress?: (progress: RekeyProgress & { cursor?: string }) => void;
   /** The `cursor` of an interrupted run, to resume it. */
   cursor?: string;
+  /**
+   * Called once per record that could not be re-sealed, with the error's code (`unknown_key`,
+   * `integrity`, ...; `conflict` after the last attempt). Never given the record's id.
+   */
+  onFailed?: (code: string) => void;
 }
 
 export interface RekeyResult extends RekeyProgress {
@@ -64,11 +70,14 @@ export async function rekey(target: SealedRecords, options: RekeyOptions = {}): 
   const limit = normalizeLimit(options.batchSize);
   const concurrency = intOption(options.concurrency, 16, 1, 64, 'concurrency');
   const totals: RekeyProgress = { scanned: 0, resealed: 0, current: 0, failed: 0, skipped: 0 };
-  const reseal = (id: string) => (target.queue === undefined ? resealOne(target, id) : target.queue.run(id, () => resealOne(target, id)));
+  const one = (id: string) => resealOne(target, id, options.onFailed);
+  const reseal = (id: string) => (target.queue === undefined ? one(id) : target.queue.run(id, () => one(id)));
   let cursor = options.cursor;
   for (;;) {
     if (options.signal?.aborted === true) return { ...totals, done: false, ...(cursor === undefined ? {} : { cursor }) };
-    const page = await target.inner.listActive(cursor === undefined ? { limit } : { limit, cursor });
+    const listed = await target.inner.listActive(cursor === undefined ? { limit } : { limit, cursor });
+    // The namespace registry's records share SQL tables with sessions; they are not sealed.
+    const page = { ids: listed.ids.filter((id) => !isNamespaceRecordId(id)), cursor: listed.cursor };
     let next = 0;
     let aborted = false;
     const worker = async (): Promise<void> => {
@@ -93,8 +102,16 @@ export async function rekey(target: SealedRecords, options: RekeyOptions = {}): 
 }
 
 /** Re-seals one session under the primary key unless it already is; a backend outage propagates, any other fault is `failed`. */
-export async function resealOne(target: SealedRecords, id: string): Promise<'resealed' | 'current' | 'failed' | 'skipped'> {
+export async function resealOne(target: SealedRecords, id: string, onFailed?: (code: string) => void): Promise<'resealed' | 'current' | 'failed' | 'skipped'> {
   const { inner, sealer } = target;
+  const failed = (err: unknown, code?: string): 'failed' => {
+    try {
+      onFailed?.(code ?? (isSessionStoreError(err) ? err.code : 'internal'));
+    } catch {
+      // A reporting hook must not stop the walk.
+    }
+    return 'failed';
+  };
   const attempts = target.maxAttempts ?? 8;
   for (let attempt = 1; attempt <= attempts; attempt++) {
     let rec: StoredRecord | undefined;
@@ -105,7 +122,7 @@ export async function resealOne(target: SealedRecords, id: string): Promise<'res
       opened = sealer.open(id, rec.value);
     } catch (err) {
       if (err instanceof BackendUnavailableError) throw err;
-      return 'failed';
+      return failed(err);
     }
     if (opened.current) return 'current';
     try {
@@ -114,11 +131,11 @@ export async function resealOne(target: SealedRecords, id: string): Promise<'res
     } catch (err) {
       if (!isSessionStoreError(err, 'conflict')) {
         if (err instanceof BackendUnavailableError) throw err;
-        return 'failed';
+        return failed(err);
       }
     }
   }
-  return 'failed';
+  return failed(undefined, 'conflict');
 }
 
 /**
@@ -137,7 +154,7 @@ export async function keyUsage(target: SealedRecords, options: { batchSize?: num
   let cursor: string | undefined;
   do {
     const page = await target.inner.listActive(cursor === undefined ? { limit } : { limit, cursor });
-    const recs = await Promise.all(page.ids.map((id) => target.inner.loadRecord(id)));
+    const recs = await Promise.all(page.ids.filter((id) => !isNamespaceRecordId(id)).map((id) => target.inner.loadRecord(id)));
     for (const rec of recs) {
       if (rec === undefined || rec.expiresAt <= now) continue;
       if (!(rec.value instanceof Uint8Array)) {

@@ -14,7 +14,8 @@ import { passphraseProvider } from '../internal.js';
 import { KEY_PURPOSES, type KeyInfo, type KeyPurpose } from '../internal.js';
 import { CliError, type CliIo, Output, UsageError, formatDuration, iso } from './io.js';
 import { readOnlyKeysetFailure } from './readonly-keyset.js';
-import { type KeysetOptions, type StoreOptions, addKeysetOptions, addStoreOptions, openKeyring, openStore, openStoreKeyset, passphraseFrom, resolveConfig } from './options.js';
+import { type GuardReport, type GuardedVerb, assertEncryptKeyUnused, warnForced } from './key-guard.js';
+import { type KeysetOptions, type StoreOptions, addKeysetOptions, addStoreOptions, openKeyring, openStoreKeyset, passphraseFrom, resolveConfig } from './options.js';
 
 export const DEFAULT_KEYSET_PATH = 'keys/sessions.keyset.json';
 
@@ -144,31 +145,31 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
     keys
       .command('retire')
       .description(
-        'stop using a key. Refused for an encrypt key while sessions are still sealed under it (counted in the configured store), and for a sign / hash key before demotedAt + the longest session lifetime, unless --force',
+        "stop using a key. For an encrypt key, first walks the application's store (every namespace recorded on that server, MCP events included) and refuses while anything live is sealed under it, when no store is configured, or when the walk opened nothing. A sign / hash key is refused before demotedAt + the longest session lifetime. --force skips both checks",
       )
       .argument('<kid>', 'key id')
-      .option('--force', 'retire anyway: sessions or tokens still using the key stop working'),
+      .option('--force', 'retire anyway, without counting: sessions, events or tokens still using the key stop working'),
   ).action(async (kid: string, opts: StoreOptions & { force?: boolean }) => {
     const out = new Output(io, opts.json === true);
-    const { keyring, config } = await openKeyring(opts, io);
+    const { keyring } = await openKeyring(opts, io);
     const info = keyring.get(kid);
     if (info === undefined) throw new CliError(`no key ${kid} in ${keyring.sourceDescription ?? 'the keyset'}`, 1, 'unknown_key');
-    if (info.purpose === 'encrypt' && opts.force !== true && info.status !== 'retired') {
-      if (config.adapter === 'memory') {
-        throw new UsageError('retiring an encrypt key counts the sessions still sealed under it: name the store (--redis, --postgres, --pglite or SSS_ADAPTER/SSS_URL), or pass --force');
-      }
-      const created = await openStore(opts, io);
-      try {
-        await created.store.retireKey(kid);
-      } finally {
-        await created.close();
-      }
-    } else {
-      await change(keyring, kid, (manager) => manager.retire(kid, opts.force === true ? { force: true } : {}));
-    }
-    out.line(`${info.purpose} key ${kid} is retired${opts.force === true ? ' (forced)' : ''}. It can be reactivated until destroyed: \`sealed-session keys destroy ${kid}\` erases it.`);
-    out.result({ ok: true, kid, purpose: info.purpose, status: 'retired', forced: opts.force === true });
+    const report = await guardEncrypt(info, 'retire', opts, out);
+    await change(keyring, kid, (manager) => manager.retire(kid, opts.force === true ? { force: true } : {}));
+    out.line(`${info.purpose} key ${kid} is retired${opts.force === true ? ' (forced)' : ''}. It can be reactivated until destroyed (\`sealed-session keys reactivate ${kid}\`); \`sealed-session keys destroy ${kid}\` erases it.`);
+    out.result({ ok: true, kid, purpose: info.purpose, status: 'retired', forced: opts.force === true, ...(report === undefined ? {} : { walked: report.places }) });
   });
+
+  addKeysetOptions(keys.command('reactivate').description('bring a retired key back to active (undoes `keys retire`; a destroyed key cannot come back)').argument('<kid>', 'key id')).action(
+    async (kid: string, opts: KeysetOptions) => {
+      const out = new Output(io, opts.json === true);
+      const { keyring } = await openKeyring(opts, io);
+      await change(keyring, kid, (manager) => manager.reactivate(kid));
+      const info = keyring.get(kid)!;
+      out.line(`${info.purpose} key ${kid} is active again: it opens / verifies again (promote it with \`sealed-session keys promote ${kid}\` to use it for new work).`);
+      out.result({ ok: true, kid, purpose: info.purpose, status: info.status });
+    },
+  );
 
   addKeysetOptions(
     keys
@@ -182,13 +183,32 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
     out.result({ ok: true, keyset: keyring.sourceDescription });
   });
 
-  addKeysetOptions(keys.command('destroy').description('erase a retired key for good (its kid stays listed, never reused)').argument('<kid>', 'key id')).action(
-    async (kid: string, opts: KeysetOptions) => {
-      const out = new Output(io, opts.json === true);
-      const { keyring } = await openKeyring(opts, io);
-      await change(keyring, kid, (manager) => manager.destroy(kid));
-      out.line(`Key ${kid} is destroyed: its material is gone from the keyset file.`);
-      out.result({ ok: true, kid, status: 'destroyed' });
-    },
-  );
+  addStoreOptions(
+    keys
+      .command('destroy')
+      .description('erase a retired key for good (its kid stays listed, never reused). For an encrypt key, refused like `keys retire` while anything live is still sealed under it, unless --force')
+      .argument('<kid>', 'key id')
+      .option('--force', 'destroy without counting: anything still sealed under the key is lost for good'),
+  ).action(async (kid: string, opts: StoreOptions & { force?: boolean }) => {
+    const out = new Output(io, opts.json === true);
+    const { keyring } = await openKeyring(opts, io);
+    const info = keyring.get(kid);
+    if (info === undefined) throw new CliError(`no key ${kid} in ${keyring.sourceDescription ?? 'the keyset'}`, 1, 'unknown_key');
+    // The keyset's own rule first (only a retired key), so a live key is refused without a walk.
+    if (info.status !== 'retired' && info.status !== 'destroyed') throw new CliError(`key ${kid} is ${info.status}; retire it before destroying it`, 1, 'key_state');
+    const report = await guardEncrypt(info, 'destroy', opts, out);
+    await change(keyring, kid, (manager) => manager.destroy(kid));
+    out.line(`Key ${kid} is destroyed: its material is gone from the keyset file.`);
+    out.result({ ok: true, kid, status: 'destroyed', forced: opts.force === true, ...(report === undefined ? {} : { walked: report.places }) });
+  });
+}
+
+/** The walk before an encrypt key stops opening data (key-guard.ts); a forced run warns instead. */
+async function guardEncrypt(info: KeyInfo, verb: GuardedVerb, opts: StoreOptions & { force?: boolean }, out: Output): Promise<GuardReport | undefined> {
+  if (info.purpose !== 'encrypt' || info.status === 'destroyed' || (verb === 'retire' && info.status === 'retired')) return undefined;
+  if (opts.force === true) {
+    warnForced(out, info.kid, verb);
+    return undefined;
+  }
+  return assertEncryptKeyUnused(info.kid, verb, opts, out.io);
 }

@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { type CreatedSessionStore, createSessionStore, loadConfigFromEnv, loadKeyring, validateConfig } from '../config/index.js';
+import { type CreatedSessionStore, loadConfigFromEnv, loadKeyring, validateConfig } from '../config/index.js';
+import { openSessionStore } from '../config/create.js';
 import { type CommonConfig, type ConfigDraft, DURATION_BOUNDS } from '../config/types.js';
 import { isSessionStoreError } from '../internal.js';
 import type { Keyring } from '../internal.js';
@@ -197,6 +198,10 @@ export async function openStore(
   extra: Pick<CommonConfig, 'lazyReencrypt' | 'unsafeAcceptPlaintext'> = {},
 ): Promise<CreatedSessionStore> {
   const config: ConfigDraft = { ...resolveConfig(opts, io), ...extra };
+  // An unconfigured CLI would otherwise walk an empty in-process store and report success.
+  if (config.adapter === undefined || config.adapter === 'memory') {
+    throw new UsageError("no store is configured: name the application's store (--redis URL, --postgres URL, --pglite DIR, or SSS_ADAPTER and SSS_URL as the application sets them)");
+  }
   requireKeyset(config);
   validateConfig(config);
   // A keyset kept in the store opens with the store: one connection, closed by the caller.
@@ -209,7 +214,8 @@ export async function openStore(
   }
   // The file-backed keyring itself, so key changes made through the store (retireKey) are locked
   // and saved to the same file.
-  return createSessionStore({ ...config, keyset: { keyring } });
+  // Not recorded in the namespace registry: a namespace an operator names is not one the app uses.
+  return openSessionStore({ ...config, keyset: { keyring } }, { register: false });
 }
 
 /** What commands opened for a keyset kept in the store, closed by `closeOpened` when the command ends. */
@@ -224,7 +230,7 @@ export async function openStoreKeyset(config: ConfigDraft, io: CliIo, closeAtEnd
   validateConfig(config);
   let created: CreatedSessionStore;
   try {
-    created = await createSessionStore(config);
+    created = await openSessionStore(config, { register: false });
   } catch (err) {
     keysetFailure(err, config);
   }

@@ -13,6 +13,7 @@ import { type RedisClient, RedisStore } from '../backends/redis/index.js';
 import { type FollowOptions, Keyring } from '../keys/keyring.js';
 import { passphraseProvider } from '../keys/providers/passphrase.js';
 import { SecureStore, type SecureStoreOptions } from '../secure-store.js';
+import { keysetIdOf, locationOf, notePgPool, noteRedisClient, registerNamespace, registryOf } from '../admin/namespaces.js';
 import { type Cleanups, connectPostgres, connectRedis } from './connect.js';
 import { loadConfigFromEnv } from './env.js';
 import { ConfigError, DEFAULT_CONNECT_TIMEOUT_MS, type SessionStoreConfig, defaultRedisPrefix } from './types.js';
@@ -90,12 +91,15 @@ async function openBackend(config: SessionStoreConfig, namespace: string, cleanu
     case 'redis': {
       // The option is typed by shape (types.ts: RedisClientLike); what it holds is the caller's ioredis client.
       const client = (config.redisClient as RedisClient | undefined) ?? (await connectRedis(config.url, timeoutMs, cleanups));
-      return new RedisStore({ client, prefix: config.prefix ?? defaultRedisPrefix(namespace), commandTimeoutMs: Math.max(timeoutMs, 1000), ...common });
+      const store = new RedisStore({ client, prefix: config.prefix ?? defaultRedisPrefix(namespace), commandTimeoutMs: Math.max(timeoutMs, 1000), ...common });
+      noteRedisClient(store, client); // the namespace registry and the CLI's walk share this connection
+      return store;
     }
     case 'postgres': {
       const pool = (config.pgPool as PgPool | undefined) ?? (await connectPostgres(config.url, timeoutMs, cleanups));
       const store = new PostgresStore({ pool, timeoutMs: Math.max(timeoutMs, 1000), ...(config.table === undefined ? {} : { table: config.table }), ...common });
       cleanups.unshift(() => store.close());
+      notePgPool(store, pool); // other recorded tables are walked on this pool (src/admin/namespaces.ts)
       if (config.migrate === true) await store.migrate();
       return store;
     }
@@ -116,7 +120,16 @@ async function openBackend(config: SessionStoreConfig, namespace: string, cleanu
  * Builds the backend and `secureStore()` over it. Connects (with a short timeout) before
  * resolving, so a wrong URL or an unreachable server fails here, with `backend_unavailable`.
  */
-export async function createSessionStore(config: SessionStoreConfig = loadConfigFromEnv()): Promise<CreatedSessionStore> {
+export function createSessionStore(config: SessionStoreConfig = loadConfigFromEnv()): Promise<CreatedSessionStore> {
+  return openSessionStore(config, { register: true });
+}
+
+/**
+ * `createSessionStore`, with the choice of recording the namespace in the namespace registry
+ * (src/admin/namespaces.ts). Internal: the CLI opens stores without recording them, so an
+ * operator's mistyped namespace never becomes one the registry lists.
+ */
+export async function openSessionStore(config: SessionStoreConfig, options: { register: boolean }): Promise<CreatedSessionStore> {
   validateConfig(config);
   const inStore = config.keyset?.store === true;
   const keyring = inStore ? undefined : await loadKeyring(config);
@@ -156,6 +169,7 @@ export async function createSessionStore(config: SessionStoreConfig = loadConfig
       ...(config.onEvent === undefined ? {} : { onEvent: config.onEvent }),
     });
     await store.start();
+    if (options.register) await recordNamespace(backend, ring, namespace, config.now ?? Date.now);
   } catch (err) {
     await backend.close().catch(() => {});
     await runCleanups();
@@ -191,6 +205,19 @@ async function openStoreKeyset(config: SessionStoreConfig, backend: RecordStore,
 
 /** How often a process polls a keyset kept in the store, by default: a rotation reaches it within this plus one read. */
 export const DEFAULT_KEYSET_WATCH_MS = 2000;
+
+/**
+ * Records where this store's sessions live, so `sealed-session keys retire` / `destroy` / `rekey`
+ * find them whatever namespace the operator names. Best effort: a backend whose permissions refuse
+ * the registry record (a Redis ACL limited to the app's prefix) still opens; the CLI then refuses
+ * when its walk opens nothing, rather than trusting an empty count.
+ */
+async function recordNamespace(backend: RecordStore, keyring: Keyring, namespace: string, now: () => number): Promise<void> {
+  const registry = registryOf(backend, now);
+  const location = locationOf(backend);
+  if (registry === undefined || location === undefined) return;
+  await registerNamespace(registry, { keyset: keysetIdOf(keyring), kind: 'sessions', namespace, ...location }, now()).catch(() => {});
+}
 
 /**
  * The configuration as handed back: the keyset's passphrase and text stay readable

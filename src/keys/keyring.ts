@@ -12,14 +12,14 @@
  */
 import { InvalidInputError, KeyStateError, UnknownKeyError } from '../contract/errors.js';
 import { wipeKey } from '../crypto/forget.js';
-import { intOption, optionsObject } from '../util/options.js';
-import { type RandomSource, secureRandom } from '../util/random.js';
+import { optionsObject } from '../util/options.js';
 import { type KeysetEnvOptions, KeysetEnvSource } from './env.js';
 import { type KeysetFileOptions, KeysetFileSource } from './file.js';
 import { type KeyEntry, type KeysetJwks, checkInvariants, parseJwks, toJwks } from './jwks.js';
 import { tokenKeysOf } from './token-keys.js';
 import { assertFlags, assertFunction, assertKidArg, assertPurpose } from './args.js';
 import { KeyringManager, type KeyringManagerOptions, type RetireOptions } from './keyring-manager.js';
+import { DEFAULT_MAX_SESSION_LIFETIME_MS, type KeyringOptions, type UsableKey, managerOptions } from './keyring-options.js';
 import { type FollowOptions, KeyringSync, type WatchOptions } from './keyring-source.js';
 import { redactedView } from './redact.js';
 import type { KeyEncryptionProvider } from './providers/types.js';
@@ -31,30 +31,7 @@ import { KEY_PURPOSES, type KeyInfo, type KeyPurpose } from './types.js';
 
 export { type FollowOptions, KeyringManager, type RetireOptions, type WatchOptions };
 
-/** Twelve hours: OWASP's usual upper bound for an absolute session lifetime. */
-export const DEFAULT_MAX_SESSION_LIFETIME_MS = 12 * 60 * 60 * 1000;
-
-export interface KeyringOptions {
-  /** Clock in epoch milliseconds; default `Date.now`. */
-  now?: () => number;
-  /** Source of key material and kids; default the platform CSPRNG. */
-  random?: RandomSource;
-  /**
-   * Longest a session (and so a token or owner hash made for it) may live. `sign` / `hash` keys
-   * retire only this long after they stopped being primary, unless forced. Default 12 hours.
-   */
-  maxSessionLifetimeMs?: number;
-  /**
-   * Source-backed keyrings: poll the source and reload once on an unknown kid (keyring-source.ts
-   * `FollowOptions`). `fromFile` follows by default; `false` turns it off. Stopped by `close()`.
-   */
-  follow?: false | FollowOptions;
-}
-
-export interface UsableKey {
-  readonly kid: string;
-  readonly key: Uint8Array;
-}
+export { DEFAULT_MAX_SESSION_LIFETIME_MS, type KeyringOptions, type UsableKey };
 
 export class Keyring {
   // Key material lives in private fields only: nothing that walks the object (inspect, JSON,
@@ -396,16 +373,6 @@ export class Keyring {
       }
     }
   }
-}
-
-/** The keyring's options with their defaults, checked (`invalid_input`). */
-function managerOptions(options: KeyringOptions): KeyringManagerOptions {
-  options = optionsObject(options, 'keyring options');
-  return Object.freeze({
-    now: options.now ?? Date.now,
-    random: options.random ?? secureRandom,
-    maxSessionLifetimeMs: intOption(options.maxSessionLifetimeMs, DEFAULT_MAX_SESSION_LIFETIME_MS, 0, Number.MAX_SAFE_INTEGER, 'maxSessionLifetimeMs'),
-  });
 }
 
 // Logged or serialized, a keyring shows where it comes from and its keys' ids and states only.

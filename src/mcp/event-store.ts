@@ -76,6 +76,8 @@ export interface McpEventLogOptions {
 /** The events of every session, sealed over one backend. */
 export class McpEventLog {
   readonly store: EncryptedStore;
+  /** The backend the sealed events live in (the namespace registry records where it is). */
+  readonly backend: RecordStore;
   readonly maxEventsPerSession: number;
   readonly onError: (error: unknown) => void;
   /** The events backend under the sealing layer, and that layer's sealer: what re-key and key usage walk. */
@@ -91,6 +93,7 @@ export class McpEventLog {
       ...(options.now === undefined ? {} : { now: options.now }),
       ...(options.maxEventBytes === undefined ? {} : { maxPlaintextBytes: options.maxEventBytes }),
     });
+    this.backend = options.backend;
     this.sealed = { inner: options.backend, sealer: this.store.sealer, now: options.now ?? Date.now };
   }
 

@@ -19,7 +19,7 @@
  */
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BackendUnavailableError, type Owner, type RecordStore, type SecureStore, type SessionState, isSessionStoreError, redactedView } from '../internal.js';
+import { BackendUnavailableError, type Owner, type RecordStore, type SecureStore, type SessionState, isSessionStoreError, redactedView, registerEventsNamespace } from '../internal.js';
 import { intOption, optionsObject } from '../util/options.js';
 import { McpEventLog } from './event-store.js';
 import { BodyError, isJsonRequest, jsonRpcError, readJsonBody, sessionNotFound } from './http.js';
@@ -148,6 +148,8 @@ export class McpSessions {
       this.events = undefined;
       this.ownsEvents = false;
     }
+    // So `sealed-session keys retire` / `rekey` find the events too (src/admin/namespaces.ts); best effort.
+    if (this.events !== undefined) void registerEventsNamespace(options.store, this.events.backend, this.events.store.namespace, (options.now ?? Date.now)());
     this.deps = {
       store: options.store,
       events: this.events,

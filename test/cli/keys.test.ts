@@ -184,7 +184,18 @@ describe('rotate, promote, retire, destroy', () => {
     const forced = await cli(['keys', 'retire', oldSign, '--force', ...k, '--json']);
     expect(forced.code, forced.stderr).toBe(0);
     expect(json(forced)).toMatchObject({ kid: oldSign, status: 'retired', forced: true });
+    // Retired is reversible until destroyed: `keys reactivate` (the messages point to it).
+    expect(json(forced)).toMatchObject({ status: 'retired' });
+    expect((await cli(['keys', 'retire', oldSign, '--force', ...k])).stdout).toMatch(/reactivated/);
+    const back = await cli(['keys', 'reactivate', oldSign, ...k, '--json']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(json(back)).toMatchObject({ kid: oldSign, purpose: 'sign', status: 'active' });
+    expect((await cli(['keys', 'reactivate', 'nope', ...k])).stderr).toMatch(/no key nope/);
+    expect((await cli(['keys', 'retire', oldSign, '--force', ...k])).code).toBe(0);
     expect((await cli(['keys', 'destroy', oldSign, ...k])).code).toBe(0);
+    const gone = await cli(['keys', 'reactivate', oldSign, ...k]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/only a retired key can be reactivated/);
 
     const after = json(await cli(['keys', 'list', ...k, '--json'])).keys as Array<{ kid: string; status: string }>;
     expect(after.find((x) => x.kid === oldSign)?.status).toBe('destroyed');
@@ -209,7 +220,7 @@ describe('rotate, promote, retire, destroy', () => {
     expect((await cli(['keys', 'rotate', 'encrypt', ...k])).code).toBe(0);
     const run = await cli(['keys', 'retire', old, ...k]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/name the store/);
+    expect(run.stderr).toMatch(/no store is configured/);
     expect((await cli(['keys', 'retire', old, '--force', ...k])).code).toBe(0);
   });
 });

@@ -33,7 +33,7 @@ describe('destroying a key erases the caches built from it', () => {
     const keyObject = nodeCrypto === undefined ? undefined : nodeKeyObject(bytes);
     expect(zero(sub)).toBe(false);
 
-    store.rotateKey('encrypt');
+    await store.rotateKey('encrypt');
     await store.rekey();
     await store.retireKey(old.kid);
     keyring.destroy(old.kid);

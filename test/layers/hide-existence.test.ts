@@ -98,8 +98,8 @@ describe('hideExistence: another owner’s id and a missing id cost the same wor
     const { store, events } = setup({ hideExistence: true, audit: true });
     const theirs = await store.for(alice).create({ a: 1 });
     await expectCode(store.for(bob).load(MISSING), 'not_found');
-    store.rotateKey('encrypt');
-    store.rotateKey('hash');
+    await store.rotateKey('encrypt');
+    await store.rotateKey('hash');
     const theirsNew = await store.for(alice).create({ a: 2 });
     const foreign = await work(() => store.for(bob).load(theirsNew));
     await expectCode(store.for(bob).load(MISSING), 'not_found'); // re-seals the decoy under the new keys

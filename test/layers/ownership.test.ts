@@ -59,7 +59,7 @@ describe('ownership', () => {
   it('sessions bound under an older hash key keep working after rotation, and revocation covers them', async () => {
     const { store, clock } = setup();
     const old = await store.for(alice).create({ v: 1 });
-    store.rotateKey('hash');
+    await store.rotateKey('hash');
     expect(await store.for(alice).load(old)).toEqual({ v: 1 });
     const fresh = await store.for(alice).create({ v: 2 });
     await expectCode(store.for(bob).load(old), 'owner_mismatch');

@@ -42,7 +42,7 @@ async function admin(req: http.IncomingMessage, res: http.ServerResponse): Promi
   let out: unknown;
   switch (url.pathname) {
     case '/admin/rotate':
-      out = { sign: store.rotateKey('sign').kid, encrypt: store.rotateKey('encrypt').kid, hash: store.rotateKey('hash').kid };
+      out = { sign: (await store.rotateKey('sign')).kid, encrypt: (await store.rotateKey('encrypt')).kid, hash: (await store.rotateKey('hash')).kid };
       break;
     case '/admin/rekey':
       out = { sessions: await store.rekey(), events: await mcp.events!.rekey() };

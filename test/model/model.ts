@@ -279,7 +279,7 @@ const advanceCmd = fc.constantFrom(1, 999, 1_000, 30_000, IDLE_MS / 2, IDLE_MS, 
 
 const rotateCmd = fc.constantFrom('encrypt' as const, 'sign' as const, 'hash' as const).map((purpose) =>
   cmd(`rotateKey(${purpose})`, async (m, r) => {
-    r.sec.rotateKey(purpose);
+    await r.sec.rotateKey(purpose);
     if (purpose === 'hash') m.hashKeys++;
   }),
 );

@@ -152,7 +152,7 @@ for (const fixture of fixtures) {
     it('after a hash key rotation, sessions bound under either key are listed and revoked', async () => {
       const { clock, backend, store } = await setup(create);
       const before = await store.for(web).create({ n: 1 }, { ttlMs: 60 * MINUTE });
-      store.rotateKey('hash');
+      await store.rotateKey('hash');
       const after = await store.for(web).create({ n: 2 }, { ttlMs: 60 * MINUTE });
       expect((await walk((o) => store.for(web).listActive(o), 1)).sort()).toEqual([before, after].sort());
       await expectCode(store.for(web).listActive({ cursor: 'o1.forged' }), 'invalid_input');
