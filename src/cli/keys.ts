@@ -13,6 +13,7 @@ import { Keyring, type KeyringManager } from '../internal.js';
 import { passphraseProvider } from '../internal.js';
 import { KEY_PURPOSES, type KeyInfo, type KeyPurpose } from '../internal.js';
 import { CliError, type CliIo, Output, UsageError, formatDuration, iso } from './io.js';
+import { registerRewrapCommand } from './rewrap.js';
 import { type KeysetOptions, type StoreOptions, addKeysetOptions, addStoreOptions, openKeyring, openStore, passphraseFrom } from './options.js';
 
 export const DEFAULT_KEYSET_PATH = 'keys/sessions.keyset.json';
@@ -154,17 +155,7 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
     out.result({ ok: true, kid, purpose: info.purpose, status: 'retired', forced: opts.force === true });
   });
 
-  addKeysetOptions(
-    keys
-      .command('rewrap')
-      .description('write the keyset file again, wrapped at the current scrypt cost (after --unsafe-low-cost opened an old low-cost file); keys unchanged'),
-  ).action(async (opts: KeysetOptions) => {
-    const out = new Output(io, opts.json === true);
-    const { keyring } = await openKeyring(opts, io);
-    await change(keyring, undefined, () => undefined);
-    out.line(`Re-wrapped ${keyring.sourceDescription ?? 'the keyset'} at the current cost; its keys are unchanged.`);
-    out.result({ ok: true, keyset: keyring.sourceDescription });
-  });
+  registerRewrapCommand(keys, io);
 
   addKeysetOptions(keys.command('destroy').description('erase a retired key for good (its kid stays listed, never reused)').argument('<kid>', 'key id')).action(
     async (kid: string, opts: KeysetOptions) => {

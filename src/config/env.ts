@@ -15,6 +15,7 @@ import {
   type SessionStoreConfig,
   checkField,
 } from './types.js';
+import { kmsFromEnv } from './keyset-kms.js';
 import { adapterForUrl } from './validate.js';
 
 type Env = Record<string, string | undefined>;
@@ -108,6 +109,8 @@ function commonFromEnv(env: Env, get: (name: string) => string | undefined): Com
     if (passphrase !== undefined && passphrase !== '') keyset.passphrase = passphrase;
     if (envFlag(env, 'SSS_KEYSET_INSECURE_CLEARTEXT') === true) keyset.insecureCleartext = true;
     if (envFlag(env, 'SSS_KEYSET_UNSAFE_LOW_COST') === true) keyset.unsafeLowCost = true;
+    const kms = kmsFromEnv(get);
+    if (kms !== undefined) keyset.kms = kms;
     config.keyset = keyset;
   }
   return config;

@@ -11,13 +11,16 @@ import { REQUIRE_SERVICES } from './services.js';
 
 export const FAKE_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
 export const MOTO_REGION = 'us-east-1';
-/** The environment a child process (the CLI) needs to reach the emulator with fake credentials. */
-export const motoEnv = (url: string): Record<string, string> => ({
+/**
+ * The environment a child process (the CLI) needs to reach the emulator with fake credentials;
+ * with `keyId`, also the keyset's KMS settings (SSS_KEYSET_KMS_*) naming that key on the emulator.
+ */
+export const motoEnv = (url: string, keyId?: string): Record<string, string> => ({
   AWS_ACCESS_KEY_ID: FAKE_CREDENTIALS.accessKeyId,
   AWS_SECRET_ACCESS_KEY: FAKE_CREDENTIALS.secretAccessKey,
   AWS_REGION: MOTO_REGION,
   AWS_EC2_METADATA_DISABLED: 'true',
-  SSS_KEYSET_KMS_ENDPOINT: url,
+  ...(keyId === undefined ? {} : { SSS_KEYSET_KMS_KEY_ID: keyId, SSS_KEYSET_KMS_ENDPOINT: url }),
 });
 
 export interface Moto {
