@@ -17,13 +17,14 @@ const dual = {
   express: 'src/express/index.ts',
   fastify: 'src/fastify/index.ts',
   web: 'src/web/index.ts',
+  'kms/aws': 'src/kms/aws.ts',
 };
 // vitest is ESM-only, so the suites are too; the CLI is an ESM script.
 const esmOnly = { 'testing/index': 'src/testing/index.ts' };
 const cli = { cli: 'src/cli/main.ts' };
 
 // Peer dependencies are the application's, never bundled.
-const peers = ['ioredis', 'pg', '@electric-sql/pglite', /^@modelcontextprotocol\/sdk/, 'express', 'express-session', 'fastify', /^@fastify\//, 'hono', /^hono\//];
+const peers = ['ioredis', 'pg', '@electric-sql/pglite', /^@modelcontextprotocol\/sdk/, 'express', 'express-session', 'fastify', /^@fastify\//, 'hono', /^hono\//, /^@aws-sdk\//];
 // The CLI's own dependencies are bundled into dist/cli.js (and nothing else imports them), so a
 // library user installs neither: they are devDependencies.
 const cliOnly = ['commander', 'cli-progress'];

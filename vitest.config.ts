@@ -17,6 +17,7 @@ const subpaths: Record<string, string> = {
   express: 'express/index.ts',
   fastify: 'fastify/index.ts',
   web: 'web/index.ts',
+  'kms/aws': 'kms/aws.ts',
 };
 
 export default defineConfig({

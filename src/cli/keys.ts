@@ -14,6 +14,7 @@ import { passphraseProvider } from '../internal.js';
 import { KEY_PURPOSES, type KeyInfo, type KeyPurpose } from '../internal.js';
 import { CliError, type CliIo, Output, UsageError, formatDuration, iso } from './io.js';
 import { readOnlyKeysetFailure } from './readonly-keyset.js';
+import { registerRewrapCommand } from './rewrap.js';
 import { type GuardReport, type GuardedVerb, assertEncryptKeyUnused, warnForced } from './key-guard.js';
 import { type KeysetOptions, type StoreOptions, addKeysetOptions, addStoreOptions, openKeyring, openStoreKeyset, passphraseFrom, resolveConfig } from './options.js';
 
@@ -171,17 +172,7 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
     },
   );
 
-  addKeysetOptions(
-    keys
-      .command('rewrap')
-      .description('write the keyset file again, wrapped at the current scrypt cost (after --unsafe-low-cost opened an old low-cost file); keys unchanged'),
-  ).action(async (opts: KeysetOptions) => {
-    const out = new Output(io, opts.json === true);
-    const { keyring } = await openKeyring(opts, io);
-    await change(keyring, undefined, () => undefined);
-    out.line(`Re-wrapped ${keyring.sourceDescription ?? 'the keyset'} at the current cost; its keys are unchanged.`);
-    out.result({ ok: true, keyset: keyring.sourceDescription });
-  });
+  registerRewrapCommand(keys, io);
 
   addStoreOptions(
     keys

@@ -139,11 +139,11 @@ export function passphraseFrom(opts: KeysetOptions, io: CliIo): string | undefin
   return v === undefined || v === '' ? undefined : v;
 }
 
-function requireKeyset(config: ConfigDraft): void {
+export function requireKeyset(config: ConfigDraft): void {
   const k = config.keyset;
   if (k === undefined) throw new UsageError('no keyset: pass --keyset PATH or set SSS_KEYSET (create one with `sealed-session keys generate`), or --keyset-in-store');
   if (k.store === true) return;
-  if (k.path === undefined || k.passphrase !== undefined || k.insecureCleartext === true) return;
+  if (k.path === undefined || k.passphrase !== undefined || k.kms !== undefined || k.insecureCleartext === true) return;
   // Neither a passphrase nor the cleartext flag: say which one this file needs.
   let text: string;
   try {
@@ -160,6 +160,9 @@ function requireKeyset(config: ConfigDraft): void {
   if (doc !== null && typeof doc === 'object' && Array.isArray(doc.keys)) {
     throw new UsageError(`keyset file ${k.path} is a CLEARTEXT keyset: pass --insecure-cleartext (or SSS_KEYSET_INSECURE_CLEARTEXT=1) to accept it, development only`);
   }
+  if (doc !== null && typeof doc === 'object' && doc.provider === 'aws-kms') {
+    throw new UsageError(`keyset file ${k.path} is wrapped by AWS KMS: set SSS_KEYSET_KMS_KEY_ID (and SSS_KEYSET_KMS_REGION) to the key that wraps it`);
+  }
   if (doc !== null && typeof doc === 'object' && typeof doc.provider === 'string') {
     throw new UsageError(`keyset file ${k.path} is wrapped by "${doc.provider}": set SSS_KEYSET_PASSPHRASE, or name the variable holding the passphrase with --passphrase-env VAR`);
   }
@@ -167,8 +170,10 @@ function requireKeyset(config: ConfigDraft): void {
 }
 
 /** Explains a keyset that does not open in words an operator can act on. */
-function keysetFailure(err: unknown, config: ConfigDraft): never {
+export function keysetFailure(err: unknown, config: ConfigDraft): never {
   const where = config.keyset?.path !== undefined ? `keyset file ${config.keyset.path}` : config.keyset?.store === true ? 'the keyset kept in the store' : 'keyset from SSS_KEYSET_JSON';
+  // A KMS refusal says which one it was (wrong context, other key, access denied): keep its words.
+  if (isSessionStoreError(err, 'integrity') && config.keyset?.kms !== undefined) throw new CliError(`${where}: ${err.message}`, 1, 'integrity');
   if (isSessionStoreError(err, 'integrity')) throw new CliError(`cannot open ${where}: wrong passphrase, or the file was damaged or tampered with`, 1, 'integrity');
   if (isSessionStoreError(err)) throw new CliError(err.message, 1, err.code);
   throw err;

@@ -11,11 +11,11 @@ import { PgliteStore } from '../backends/pglite.js';
 import { type PgPool, PostgresStore } from '../backends/postgres.js';
 import { type RedisClient, RedisStore } from '../backends/redis/index.js';
 import { type FollowOptions, Keyring } from '../keys/keyring.js';
-import { passphraseProvider } from '../keys/providers/passphrase.js';
 import { SecureStore, type SecureStoreOptions } from '../secure-store.js';
 import { keysetIdOf, locationOf, notePgPool, noteRedisClient, registerNamespace, registryOf } from '../admin/namespaces.js';
 import { type Cleanups, connectPostgres, connectRedis } from './connect.js';
 import { loadConfigFromEnv } from './env.js';
+import { keysetProtection } from './keyset-kms.js';
 import { ConfigError, DEFAULT_CONNECT_TIMEOUT_MS, type SessionStoreConfig, defaultRedisPrefix } from './types.js';
 import { validateConfig } from './validate.js';
 
@@ -41,10 +41,10 @@ export async function loadKeyring(config: SessionStoreConfig, backend?: RecordSt
   };
   if (k === undefined) return Keyring.generate(options);
   if (k.keyring !== undefined) return k.keyring;
-  const protection = k.passphrase !== undefined ? { provider: passphraseProvider(k.passphrase, k.unsafeLowCost === true ? { unsafeLowCost: true } : {}) } : { insecureCleartext: true as const };
+  const protection = keysetProtection(k);
   // A wrapped keyset opened without its passphrase must still say so clearly: let the decoder
   // speak (it names the provider) rather than guessing here.
-  const both = k.passphrase !== undefined && k.insecureCleartext === true ? { ...protection, insecureCleartext: true as const } : protection;
+  const both = protection.provider !== undefined && k.insecureCleartext === true ? { ...protection, insecureCleartext: true as const } : protection;
   if (k.store === true) {
     if (!hasKeysetSlot(backend)) throw new ConfigError('keyset.store', 'a keyset kept in the store is opened with its backend: use createSessionStore');
     return Keyring.fromStore(backend, { ...options, ...both, ...(k.createIfMissing === true ? { createIfMissing: true } : {}), follow: followOptions(config, DEFAULT_KEYSET_WATCH_MS) });

@@ -16,6 +16,7 @@ import {
   checkField,
 } from './types.js';
 import { ENV_VARIABLES, TEST_VARIABLE_PREFIX, closestName } from './known.js';
+import { kmsFromEnv } from './keyset-kms.js';
 import { adapterForUrl } from './validate.js';
 
 type Env = Record<string, string | undefined>;
@@ -170,6 +171,8 @@ function commonFromEnv(env: Env, get: (name: string) => string | undefined): Com
     const followMs = get('SSS_KEYSET_FOLLOW_INTERVAL_MS');
     if (follow === false) keyset.follow = false;
     else if (followMs !== undefined) keyset.follow = { intervalMs: checkField('SSS_KEYSET_FOLLOW_INTERVAL_MS', () => parseIntOption(followMs, 1, 3_600_000, 'SSS_KEYSET_FOLLOW_INTERVAL_MS')) };
+    const kms = kmsFromEnv(get);
+    if (kms !== undefined) keyset.kms = kms;
     config.keyset = keyset;
   }
   return config;

@@ -25,6 +25,7 @@ export {
   ConfigError,
   DEFAULT_CONNECT_TIMEOUT_MS,
   type KeysetConfig,
+  type KeysetKmsConfig,
   type MemoryConfig,
   type PgliteConfig,
   type PgPoolLike,

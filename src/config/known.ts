@@ -5,8 +5,7 @@
  * (an error under `SSS_STRICT=1`), so a typo can never silently fall back to a default.
  *
  * To add an option: add its key to `CONFIG_KEYS` (or `KEYSET_KEYS`), its variable to `ENV_VARIABLES`
- * (mapped to the key it sets), and a row to docs/configuration.md. Some names are registered here
- * ahead of the code that reads them (marked "registered"), so parallel work only has to read them.
+ * (mapped to the key it sets), and a row to docs/configuration.md (a test checks the two list the same names).
  */
 
 /** Keys of the configuration object (every adapter's, see types.ts). */
@@ -45,8 +44,8 @@ export const KEYSET_KEYS = [
   'unsafeLowCost',
   'createIfMissing',
   'follow',
-  'store', // registered: a keyset held in the store (storekeys)
-  'kms', // registered: a KMS-wrapped keyset (kms)
+  'store',
+  'kms',
 ] as const;
 
 /**
@@ -73,10 +72,11 @@ export const ENV_VARIABLES: Readonly<Record<string, string>> = {
   SSS_KEYSET_UNSAFE_LOW_COST: 'keyset.unsafeLowCost',
   SSS_KEYSET_FOLLOW: 'keyset.follow',
   SSS_KEYSET_FOLLOW_INTERVAL_MS: 'keyset.follow',
-  SSS_KEYSET_STORE: 'keyset.store', // registered (storekeys)
-  SSS_KEYSET_KMS_KEY_ID: 'keyset.kms', // registered (kms)
-  SSS_KEYSET_KMS_REGION: 'keyset.kms', // registered (kms)
-  SSS_KEYSET_KMS_ENDPOINT: 'keyset.kms', // registered (kms)
+  SSS_KEYSET_STORE: 'keyset.store',
+  SSS_KEYSET_KMS_KEY_ID: 'keyset.kms',
+  SSS_KEYSET_KMS_REGION: 'keyset.kms',
+  SSS_KEYSET_KMS_ENDPOINT: 'keyset.kms',
+  SSS_KEYSET_KMS_DECRYPT_KEY_IDS: 'keyset.kms',
   SSS_STRICT: '(config)',
   SSS_DEBUG: '(cli)',
 };

@@ -54,6 +54,11 @@ export interface KeysetConfig {
   json?: string;
   /** Opens (and writes) a keyset wrapped by the passphrase provider. */
   passphrase?: string;
+  /**
+   * Opens (and writes) a keyset wrapped by AWS KMS (needs `@aws-sdk/client-kms`; docs/kms.md).
+   * With `passphrase` too, a keyset under either opens and writes go to KMS (a move to KMS).
+   */
+  kms?: KeysetKmsConfig;
   /** Accept a CLEARTEXT keyset (JWK Set). Tests and local development only. */
   insecureCleartext?: boolean;
   /**
@@ -77,6 +82,18 @@ export interface KeysetConfig {
    * failed reload keeps the keys and is reported to `onError` and to `onEvent` (`keyset_reload`).
    */
   follow?: boolean | { intervalMs?: number; onError?: (err: unknown) => void };
+}
+
+/** AWS KMS settings of a keyset (`SSS_KEYSET_KMS_*`). */
+export interface KeysetKmsConfig {
+  /** The KMS key that wraps the keyset: key id, key ARN, alias name or alias ARN. */
+  keyId: string;
+  /** Default: the AWS environment's region. */
+  region?: string;
+  /** A VPC endpoint, or an emulator in tests. */
+  endpoint?: string;
+  /** Further KMS keys whose wrapping this process opens (while the keyset moves between keys). */
+  decryptKeyIds?: string[];
 }
 
 /** What every adapter accepts. */

@@ -6,6 +6,7 @@
 import { intOption } from '../util/options.js';
 import { Keyring } from '../keys/keyring.js';
 import { CONFIG_KEYS, KEYSET_KEYS, closestName } from './known.js';
+import { checkKms } from './keyset-kms.js';
 import { redactUrl } from './redact.js';
 import { ADAPTERS, type AdapterName, ConfigError, DURATION_BOUNDS, type DurationOption, type SessionStoreConfig, checkField } from './types.js';
 
@@ -102,8 +103,9 @@ function checkKeyset(keyset: unknown, adapter: AdapterName): void {
   if (k.passphrase !== undefined && (typeof k.passphrase !== 'string' || k.passphrase.length < 8)) {
     throw new ConfigError('keyset.passphrase', 'must be a string of at least 8 characters');
   }
-  if (k.keyring === undefined && k.passphrase === undefined && k.insecureCleartext !== true) {
-    throw new ConfigError('keyset.passphrase', 'a keyset at rest needs its passphrase (SSS_KEYSET_PASSPHRASE), or insecureCleartext: true for a cleartext development keyset');
+  checkKms(k.kms);
+  if (k.keyring === undefined && k.passphrase === undefined && k.kms === undefined && k.insecureCleartext !== true) {
+    throw new ConfigError('keyset.passphrase', 'a keyset at rest needs its passphrase (SSS_KEYSET_PASSPHRASE) or its KMS key (SSS_KEYSET_KMS_KEY_ID), or insecureCleartext: true for a cleartext development keyset');
   }
   if (k.unsafeLowCost !== undefined && typeof k.unsafeLowCost !== 'boolean') throw new ConfigError('keyset.unsafeLowCost', 'must be true or false');
   if (k.createIfMissing === true && k.path === undefined && k.store !== true) throw new ConfigError('keyset.createIfMissing', 'only applies to a keyset file (path) or a keyset kept in the store');

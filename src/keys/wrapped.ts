@@ -32,6 +32,12 @@ export interface KeysetProtection {
   provider?: KeyEncryptionProvider;
   /** Reads and writes the keyset as a CLEARTEXT JWK Set. Only for tests and local development. */
   insecureCleartext?: boolean;
+  /**
+   * Providers that also open the keyset (never write it): while a keyset moves from one provider
+   * to another (`sealed-session keys rewrap`), a running process opens it either way. Writes
+   * always use `provider`. Each is a provider you configured: none is chosen by the file.
+   */
+  alsoOpenWith?: readonly KeyEncryptionProvider[];
 }
 
 const PROVIDER_NAME = /^[a-z0-9-]{1,64}$/;
@@ -46,6 +52,44 @@ export function assertProtection(p: KeysetProtection): void {
     throw new InvalidInputError('a keyset at rest needs a key-encryption `provider` (e.g. passphraseProvider(...)), or `insecureCleartext: true` to accept a cleartext keyset');
   }
   if (p.provider !== undefined && !PROVIDER_NAME.test(p.provider.name)) throw new InvalidInputError(`provider name must match ${PROVIDER_NAME}`);
+  if (p.alsoOpenWith !== undefined) {
+    if (!Array.isArray(p.alsoOpenWith)) throw new InvalidInputError('alsoOpenWith must be an array of key-encryption providers');
+    for (const [i, other] of p.alsoOpenWith.entries()) {
+      if (other === null || typeof other !== 'object' || typeof other.unwrap !== 'function' || typeof other.name !== 'string' || !PROVIDER_NAME.test(other.name)) {
+        throw new InvalidInputError(`alsoOpenWith[${i}] must be a key-encryption provider ({ name, wrap, unwrap }) named like ${PROVIDER_NAME}`);
+      }
+    }
+  }
+}
+
+/**
+ * Opens a wrapped document with the first configured provider of its name that succeeds: the
+ * `alsoOpenWith` ones first (during a move, the file is usually still under the old one), then
+ * `provider`. An error that is not `integrity` (KMS unreachable, a refused cost) stops at once;
+ * when all refuse, the error of the last one tried (the writing provider, when it is of that name).
+ */
+async function openWithAny(doc: WrappedKeysetDocument, protection: KeysetProtection, where: string): Promise<KeysetJwks> {
+  const named = [...(protection.alsoOpenWith ?? []), ...(protection.provider === undefined ? [] : [protection.provider])].filter((p) => p.name === doc.provider);
+  if (named.length === 0) {
+    const names = [protection.provider, ...(protection.alsoOpenWith ?? [])].filter((p) => p !== undefined).map((p) => `"${p.name}"`);
+    if (names.length === 0) throw new KeyStateError(`${where} is wrapped by provider "${doc.provider}"; pass that provider to open it`);
+    throw new KeyStateError(`${where} is wrapped by provider "${doc.provider}", not ${names.join(' or ')}`);
+  }
+  let last: unknown;
+  for (const p of named) {
+    try {
+      return await unwrapKeyset(doc, p);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'integrity') throw err;
+      last = err;
+    }
+  }
+  // A passphrase refusal names the file and what to check, but not which check failed: a wrong
+  // passphrase and a tampered file must read the same (no oracle for whoever can swap the file). A
+  // KMS refusal keeps the provider's words (wrong context, other key, access denied): they come
+  // from the KMS and say nothing about the local checks.
+  if (doc.provider.startsWith('passphrase')) throw new IntegrityError(`cannot open ${where}: wrong passphrase, or the file was damaged or tampered with`);
+  throw last;
 }
 
 export async function wrapKeyset(jwks: KeysetJwks, provider: KeyEncryptionProvider): Promise<WrappedKeysetDocument> {
@@ -85,17 +129,7 @@ export async function decodeKeyset(text: string, protection: KeysetProtection, w
   if (d.format === WRAPPED_FORMAT) {
     if (d.version !== WRAPPED_VERSION) throw new KeyStateError(`${where} has keyset format version ${String(d.version)}; this release reads ${WRAPPED_VERSION}`);
     if (typeof d.provider !== 'string' || d.wrapped === null || typeof d.wrapped !== 'object') throw new KeyStateError(`${where} is a malformed wrapped keyset`);
-    if (protection.provider === undefined) throw new KeyStateError(`${where} is wrapped by provider "${d.provider}"; pass that provider to open it`);
-    if (protection.provider.name !== d.provider) throw new KeyStateError(`${where} is wrapped by provider "${d.provider}", not "${protection.provider.name}"`);
-    try {
-      return await unwrapKeyset(d as WrappedKeysetDocument, protection.provider);
-    } catch (err) {
-      if (!(err instanceof IntegrityError)) throw err;
-      // Names the file and what to check, but not which check failed: a wrong passphrase and a
-      // tampered file must read the same (no oracle for whoever can swap the file).
-      const key = d.provider.startsWith('passphrase') ? 'wrong passphrase' : `wrong key for provider "${d.provider}"`;
-      throw new IntegrityError(`cannot open ${where}: ${key}, or the file was damaged or tampered with`);
-    }
+    return openWithAny(d as WrappedKeysetDocument, protection, where);
   }
   if (Array.isArray(d.keys)) {
     if (protection.insecureCleartext !== true) {
