@@ -14,7 +14,7 @@ import type { AuditSink } from '../audit.js';
  * declarations name neither: a TypeScript project that uses `./config` without them installed still
  * type-checks with `skipLibCheck: false`.
  */
-export type RedisClientLike = { readonly status: string; quit(): Promise<unknown> } | { readonly isOpen: boolean; sendCommand(...args: never[]): Promise<unknown> };
+export type RedisClientLike = { readonly status: string; quit(): Promise<unknown> } | { readonly isOpen: boolean; sendCommand(...args: never[]): Promise<unknown>; withTypeMapping(...args: never[]): unknown };
 
 /** The `pg` Pool `pgPool` takes, by shape for the same reason (no `pg` / `@types/pg` needed). */
 export interface PgPoolLike {

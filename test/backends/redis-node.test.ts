@@ -28,6 +28,11 @@ describe('RedisStore client detection', () => {
       expect(() => new RedisStore({ client: client as never, now })).toThrowError(/ioredis.*node-redis/);
     }
   });
+
+  it('refuses a node-redis 4 client (no type mappings: it would return sealed bytes as text)', () => {
+    const v4 = { isOpen: true, isReady: true, sendCommand: () => Promise.resolve(null) };
+    expect(() => new RedisStore({ client: v4 as never, now })).toThrowError(/node-redis 4/);
+  });
 });
 
 describe.skipIf(skip !== undefined)('RedisStore over node-redis', () => {

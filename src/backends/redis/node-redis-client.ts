@@ -13,6 +13,8 @@ export interface NodeRedisClientLike {
   readonly isOpen: boolean;
   readonly isReady?: boolean;
   sendCommand(args: readonly RedisArg[], options?: object): Promise<unknown>;
+  /** v5 and later (what tells them from node-redis 4). */
+  withTypeMapping(...args: never[]): unknown;
 }
 
 /** One master of a node-redis Cluster (`cluster.masters`). */
@@ -29,6 +31,7 @@ export interface NodeRedisClusterLike {
   readonly isReady?: boolean;
   readonly masters: readonly NodeRedisShard[];
   nodeClient(node: never): unknown;
+  withTypeMapping(...args: never[]): unknown;
   sendCommand(firstKey: RedisArg | undefined, isReadonly: boolean | undefined, args: readonly RedisArg[], options?: object): Promise<unknown>;
 }
 
