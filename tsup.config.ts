@@ -24,7 +24,7 @@ const esmOnly = { 'testing/index': 'src/testing/index.ts' };
 const cli = { cli: 'src/cli/main.ts' };
 
 // Peer dependencies are the application's, never bundled.
-const peers = ['ioredis', 'pg', '@electric-sql/pglite', /^@modelcontextprotocol\/sdk/, 'express', 'express-session', 'fastify', /^@fastify\//, 'hono', /^hono\//, /^@aws-sdk\//];
+const peers = ['ioredis', 'redis', 'pg', '@electric-sql/pglite', /^@modelcontextprotocol\/sdk/, 'express', 'express-session', 'fastify', /^@fastify\//, 'hono', /^hono\//, /^@aws-sdk\//];
 // The CLI's own dependencies are bundled into dist/cli.js (and nothing else imports them), so a
 // library user installs neither: they are devDependencies.
 const cliOnly = ['commander', 'cli-progress'];

@@ -54,7 +54,7 @@ function loadedWith(file, seen = new Set()) {
 for (const format of ['import', 'require']) {
   for (const file of loadedWith(join(root, pkg.exports['.'][format].default))) {
     const text = readFileSync(file, 'utf8');
-    for (const peer of ['ioredis', 'pg', '@electric-sql/pglite', '@modelcontextprotocol/sdk', '@aws-sdk/client-kms']) {
+    for (const peer of ['ioredis', 'redis', 'pg', '@electric-sql/pglite', '@modelcontextprotocol/sdk', '@aws-sdk/client-kms']) {
       if (new RegExp(`from ['"]${peer}['"/]|require\\(['"]${peer}['"/]|import\\(['"]${peer}['"/]`).test(text)) {
         problems.push(`the core entry (${format}) loads the peer dependency ${peer} through ${file.slice(root.length + 1)}`);
       }

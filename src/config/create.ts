@@ -89,7 +89,8 @@ async function openBackend(config: SessionStoreConfig, namespace: string, cleanu
     case 'memory':
       return new MemoryStore(common);
     case 'redis': {
-      // The option is typed by shape (types.ts: RedisClientLike); what it holds is the caller's ioredis client.
+      // The option is typed by shape (types.ts: RedisClientLike); what it holds is the caller's ioredis
+      // or node-redis client (RedisStore tells them apart, and refuses anything else).
       const client = (config.redisClient as RedisClient | undefined) ?? (await connectRedis(config.url, timeoutMs, cleanups));
       const store = new RedisStore({ client, prefix: config.prefix ?? defaultRedisPrefix(namespace), commandTimeoutMs: Math.max(timeoutMs, 1000), ...common });
       noteRedisClient(store, client); // the namespace registry and the CLI's walk share this connection

@@ -9,14 +9,12 @@ import type { Keyring } from '../keys/keyring.js';
 import type { AuditSink } from '../audit.js';
 
 /**
- * The ioredis client `redisClient` takes (a `Redis` or a `Cluster`), described by shape rather than
- * by ioredis's own types so that `./config`'s declarations name no ioredis type: a TypeScript
- * project that uses `./config` without ioredis installed still type-checks with `skipLibCheck: false`.
+ * The client `redisClient` takes: an ioredis `Redis` or `Cluster`, or a node-redis client or Cluster
+ * (`redis` v5/v6), described by shape rather than by the libraries' own types so that `./config`'s
+ * declarations name neither: a TypeScript project that uses `./config` without them installed still
+ * type-checks with `skipLibCheck: false`.
  */
-export interface RedisClientLike {
-  readonly status: string;
-  quit(): Promise<unknown>;
-}
+export type RedisClientLike = { readonly status: string; quit(): Promise<unknown> } | { readonly isOpen: boolean; sendCommand(...args: never[]): Promise<unknown>; withTypeMapping(...args: never[]): unknown };
 
 /** The `pg` Pool `pgPool` takes, by shape for the same reason (no `pg` / `@types/pg` needed). */
 export interface PgPoolLike {
@@ -138,7 +136,7 @@ export interface RedisConfig extends CommonConfig {
   url: string;
   /** Redis key prefix; default `sss:<namespace>:`. */
   prefix?: string;
-  /** An ioredis client to use instead of creating one (not closed by `close()`). */
+  /** An ioredis or node-redis client to use instead of creating one (not closed by `close()`). */
   redisClient?: RedisClientLike;
 }
 

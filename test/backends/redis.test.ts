@@ -2,7 +2,8 @@
  * RedisStore behaviour that the shared compliance suite cannot see: the key layout and native TTLs,
  * the Lua compare-and-swap, SCAN paging at 100k sessions, error outcomes over a frozen or dead
  * connection, an across-process race, and (when redis-server can be started here) a real 3-node
- * Redis Cluster on loopback ports. Never sleeps for a TTL: the store's clock is injected.
+ * Redis Cluster on loopback ports, through an ioredis and a node-redis Cluster client (the latter
+ * also runs the compliance and security suites). Never sleeps for a TTL: the store's clock is injected.
  */
 import { freePort } from '../support/servers.js';
 import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
@@ -12,11 +13,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cluster, Redis } from 'ioredis';
+import { createCluster } from 'redis';
 import { BackendUnavailableError } from 'sealed-session-store';
 import { RedisStore } from 'sealed-session-store/redis';
 // Test-only hooks: the cursor codec is internal, so it is imported from source, not from the public entry.
 import { decodeListCursor, encodeListCursor } from '../../src/backends/redis/scan.js';
-import { expectCode } from 'sealed-session-store/testing';
+import { expectCode, runSecuritySuite, runStoreContract } from 'sealed-session-store/testing';
+import type { RecordStore } from 'sealed-session-store';
+import { buildSecureStack } from '../support/stacks.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStore, deletePrefix, redisClient, redisFixture, redisPrefix } from '../support/fixtures/redis.js';
 import { REDIS_URL, serviceSkipReason } from '../support/services.js';
@@ -428,11 +432,23 @@ describe.skipIf(clusterSkip !== undefined)('RedisStore on a local 3-node Redis C
   const procs: ChildProcess[] = [];
   let dir = '';
   let cluster: Cluster;
-  let store: RedisStore;
+  let nodeCluster: ReturnType<typeof makeNodeCluster> | undefined;
+  let ports: number[] = [];
+  const makeNodeCluster = () => createCluster({ rootNodes: ports.map((port) => ({ url: `redis://127.0.0.1:${port}` })) });
+  /** One node-redis Cluster client for the file, connected on first use. */
+  const nodeRedisCluster = async () => {
+    if (nodeCluster === undefined) {
+      nodeCluster = makeNodeCluster();
+      nodeCluster.on('error', () => {});
+      await nodeCluster.connect();
+    }
+    return nodeCluster;
+  };
+  const stores: Record<'ioredis' | 'node-redis', RedisStore> = {} as never;
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'sss-cluster-'));
-    const ports: number[] = [];
+    ports = [];
     while (ports.length < 3) {
       const p = await freePort();
       // The cluster bus listens on port + 10000: both must be free.
@@ -455,80 +471,101 @@ describe.skipIf(clusterSkip !== undefined)('RedisStore on a local 3-node Redis C
     for (const port of ports) await waitFor(async () => /cluster_state:ok/.test(spawnSync('redis-cli', ['-p', String(port), 'cluster', 'info'], { encoding: 'utf8' }).stdout), 15_000);
     cluster = new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })));
     cluster.on('error', () => {});
-    store = new RedisStore({ client: cluster, now, prefix: 'sss:' });
+    stores.ioredis = new RedisStore({ client: cluster, now, prefix: 'sss:' });
+    stores['node-redis'] = new RedisStore({ client: await nodeRedisCluster(), now, prefix: 'nrs:' });
   }, 60_000);
 
   afterAll(async () => {
-    await store?.close();
+    await stores.ioredis?.close();
+    await stores['node-redis']?.close();
     cluster?.disconnect();
+    nodeCluster?.destroy();
     for (const p of procs) p.kill('SIGKILL');
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
-  it('spreads sessions over every node and pages across them with per-node cursors', async () => {
-    const ids = Array.from({ length: 3000 }, (_, i) => `c${i}`);
-    for (let i = 0; i < ids.length; i += 500) {
-      await Promise.all(ids.slice(i, i + 500).map((id, j) => store.saveRecord(id, { j }, { expiresAt: (i + j) % 10 === 0 ? t + 1_000 : t + HOUR })));
-    }
-    const perNode = await Promise.all(cluster.nodes('master').map((n) => n.dbsize()));
-    expect(perNode).toHaveLength(3);
-    for (const n of perNode) expect(n).toBeGreaterThan(500); // no hot slot: the keys are spread
-    t += 2_000; // every 10th session is now expired
-    const seen = new Set<string>();
-    const nodesInCursors = new Set<string>();
-    let cursor: string | undefined;
-    do {
-      const page = await store.listActive(cursor === undefined ? { limit: 250 } : { limit: 250, cursor });
-      expect(page.ids.length).toBeLessThanOrEqual(250);
-      for (const id of page.ids) {
-        expect(seen.has(id)).toBe(false);
-        seen.add(id);
+  describe.each(['ioredis', 'node-redis'] as const)('through a %s Cluster client', (library) => {
+    let store: RedisStore;
+    beforeAll(() => {
+      store = stores[library];
+    });
+
+    it('spreads sessions over every node and pages across them with per-node cursors', async () => {
+      const ids = Array.from({ length: 3000 }, (_, i) => `c${i}`);
+      for (let i = 0; i < ids.length; i += 500) {
+        await Promise.all(ids.slice(i, i + 500).map((id, j) => store.saveRecord(id, { j }, { expiresAt: (i + j) % 10 === 0 ? t + 1_000 : t + HOUR })));
       }
-      cursor = page.cursor;
-      if (cursor !== undefined) nodesInCursors.add(decodeListCursor(cursor).node);
-    } while (cursor !== undefined);
-    expect(seen.size).toBe(2700);
-    expect(nodesInCursors.size).toBe(3);
-    expect(await store.cleanupExpired()).toBe(300);
-    expect(await store.cleanupExpired()).toBe(0);
-    expect((await store.loadRecord('c1'))?.value).toEqual({ j: 1 });
-    await expectCode(store.update('c0', { x: 1 }), 'not_found');
-    await store.update('c1', { x: 1 });
-    expect(await store.load('c1')).toEqual({ j: 1, x: 1 });
-  }, 60_000);
-
-  it('a foreign key under the prefix is skipped by listActive and cleanupExpired, also via a carried cursor', async () => {
-    await cluster.set('sss:foreign', 'x');
-    try {
-      const page = await store.listActive({ limit: 1000, cursor: encodeListCursor({ node: '\u007f', scan: '0', carried: ['foreign', 'c1'] }) });
-      expect(page).toEqual({ ids: ['c1'] });
+      const perNode = await Promise.all(cluster.nodes('master').map((n) => n.dbsize()));
+      expect(perNode).toHaveLength(3);
+      for (const n of perNode) expect(n).toBeGreaterThan(500); // no hot slot: the keys are spread
+      t += 2_000; // every 10th session is now expired
+      const seen = new Set<string>();
+      const nodesInCursors = new Set<string>();
+      let cursor: string | undefined;
+      do {
+        const page = await store.listActive(cursor === undefined ? { limit: 250 } : { limit: 250, cursor });
+        expect(page.ids.length).toBeLessThanOrEqual(250);
+        for (const id of page.ids) {
+          expect(seen.has(id)).toBe(false);
+          seen.add(id);
+        }
+        cursor = page.cursor;
+        if (cursor !== undefined) nodesInCursors.add(decodeListCursor(cursor).node);
+      } while (cursor !== undefined);
+      expect(seen.size).toBe(2700);
+      expect(nodesInCursors.size).toBe(3);
+      expect(await store.cleanupExpired()).toBe(300);
       expect(await store.cleanupExpired()).toBe(0);
-    } finally {
-      await cluster.del('sss:foreign');
-    }
+      expect((await store.loadRecord('c1'))?.value).toEqual({ j: 1 });
+      await expectCode(store.update('c0', { x: 1 }), 'not_found');
+      await store.update('c1', { x: 1 });
+      expect(await store.load('c1')).toEqual({ j: 1, x: 1 });
+    }, 60_000);
+
+    it('a foreign key under the prefix is skipped by listActive and cleanupExpired, also via a carried cursor', async () => {
+      await cluster.set(`${store.prefix}foreign`, 'x');
+      try {
+        const page = await store.listActive({ limit: 1000, cursor: encodeListCursor({ node: '\u007f', scan: '0', carried: ['foreign', 'c1'] }) });
+        expect(page).toEqual({ ids: ['c1'] });
+        expect(await store.cleanupExpired()).toBe(0);
+      } finally {
+        await cluster.del(`${store.prefix}foreign`);
+      }
+    });
+
+    it('files and lists by index on a Cluster (every index script stays in one slot)', async () => {
+      const ids = Array.from({ length: 40 }, (_, i) => `cix${String(i).padStart(2, '0')}`);
+      for (const id of ids) await store.saveRecord(id, { n: 1 }, { expiresAt: t + 60_000, index: 'subject-hash' });
+      await store.saveRecord(ids[0]!, { n: 2 }, { expiresAt: t + 60_000 }); // kept filed
+      await store.deleteRecord(ids[1]!);
+      const listed: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.listByIndex('subject-hash', cursor === undefined ? { limit: 7 } : { limit: 7, cursor });
+        listed.push(...page.ids);
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+      expect(listed).toEqual(ids.filter((id) => id !== ids[1]));
+    });
+
+    it('a cursor naming a node that left the cluster continues with the next node', async () => {
+      const cursor = encodeListCursor({ node: '127.0.0.1:1', scan: '123', carried: [] });
+      const page = await store.listActive({ limit: 1000, cursor });
+      expect(page.ids.length).toBeGreaterThan(0);
+      expect(page.ids.every((id) => id.startsWith('c'))).toBe(true);
+    });
   });
 
-  it('files and lists by index on a Cluster (every index script stays in one slot)', async () => {
-    const ids = Array.from({ length: 40 }, (_, i) => `cix${String(i).padStart(2, '0')}`);
-    for (const id of ids) await store.saveRecord(id, { n: 1 }, { expiresAt: t + 60_000, index: 'subject-hash' });
-    await store.saveRecord(ids[0]!, { n: 2 }, { expiresAt: t + 60_000 }); // kept filed
-    await store.deleteRecord(ids[1]!);
-    const listed: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await store.listByIndex('subject-hash', cursor === undefined ? { limit: 7 } : { limit: 7, cursor });
-      listed.push(...page.ids);
-      cursor = page.cursor;
-    } while (cursor !== undefined);
-    expect(listed).toEqual(ids.filter((id) => id !== ids[1]));
-  });
-
-  it('a cursor naming a node that left the cluster continues with the next node', async () => {
-    const cursor = encodeListCursor({ node: '127.0.0.1:1', scan: '123', carried: [] });
-    const page = await store.listActive({ limit: 1000, cursor });
-    expect(page.ids.length).toBeGreaterThan(0);
-    expect(page.ids.every((id) => id.startsWith('c'))).toBe(true);
-  });
+  // The shared suites through node-redis' Cluster client: every store its own prefix on the cluster.
+  let clusterStores = 0;
+  const clusterFixture = {
+    name: 'redis cluster (node-redis)',
+    skipReason: async () => clusterSkip,
+    create: async (ctx: { now: () => number }): Promise<RecordStore> => new RedisStore({ client: await nodeRedisCluster(), now: ctx.now, prefix: `nrc${++clusterStores}:` }),
+    cleanup: async () => {},
+  };
+  runStoreContract('RedisStore (node-redis Cluster)', (ctx) => clusterFixture.create(ctx));
+  runSecuritySuite('secureStore(redis cluster (node-redis))', (ctx) => buildSecureStack(clusterFixture, ctx));
 });
 
 // ---- helpers -------------------------------------------------------------------------------------

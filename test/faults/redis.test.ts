@@ -8,10 +8,13 @@
  * `backend_unavailable`; nothing unhandled; no torn record; the store serves again soon after the
  * server is back (the figure is printed); every acknowledged update is there afterwards; a write
  * that timed out in flight says `unknown`.
+ *
+ * Every case runs twice: the application's client is ioredis, then node-redis (`redis`).
  */
 import { Redis } from 'ioredis';
+import { createClient } from 'redis';
 import { BackendUnavailableError, Keyring, type SecureStore, secureStore } from 'sealed-session-store';
-import { RedisStore } from 'sealed-session-store/redis';
+import { type RedisClient, RedisStore } from 'sealed-session-store/redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type PrivateRedis, redisCommand, sleep, startProxy, startRedis } from '../support/servers.js';
 import { Ledger, OWNER, describeReport, startMixedLoad, watchProcess } from './harness.js';
@@ -44,21 +47,35 @@ beforeAll(async () => {
   }
 });
 
+type Library = 'ioredis' | 'node-redis';
+
 interface Rig {
   server: PrivateRedis;
-  client: Redis;
   sec: SecureStore;
   sessions: string[];
   clientErrors: number;
   close(): Promise<void>;
 }
 
-async function rig(options: { persistent: boolean; viaPort?: number; server?: PrivateRedis }): Promise<Rig> {
+/** The application's client, with the library's defaults apart from the port; resolves it and how to close it. */
+async function appClient(library: Library, port: number, onError: () => void): Promise<{ client: RedisClient; disconnect(): void }> {
+  if (library === 'ioredis') {
+    // ioredis reconnects with a backoff of up to 2 s.
+    const client = new Redis({ host: '127.0.0.1', port });
+    client.on('error', onError);
+    return { client, disconnect: () => client.disconnect() };
+  }
+  // node-redis reconnects with a backoff of up to 500 ms (plus jitter).
+  const client = createClient({ socket: { host: '127.0.0.1', port } });
+  client.on('error', onError);
+  await client.connect();
+  return { client, disconnect: () => client.destroy() };
+}
+
+async function rig(options: { library: Library; persistent: boolean; viaPort?: number; server?: PrivateRedis }): Promise<Rig> {
   const server = options.server ?? (await startRedis({ persistent: options.persistent }));
-  // The application's client, with ioredis' defaults apart from the port (reconnects back off up to 2 s).
-  const client = new Redis({ host: '127.0.0.1', port: options.viaPort ?? server.port });
   const r = { clientErrors: 0 };
-  client.on('error', () => r.clientErrors++);
+  const { client, disconnect } = await appClient(options.library, options.viaPort ?? server.port, () => r.clientErrors++);
   const now = Date.now(); // a fixed clock: nothing expires during the test, and no test sleeps for a TTL
   const backend = new RedisStore({ client, now: () => now, prefix: 'fault:', commandTimeoutMs: COMMAND_TIMEOUT_MS, retry: { maxAttempts: ATTEMPTS, backoffMs: BACKOFF_MS } });
   const sec = secureStore(backend, { keyring: Keyring.generate(), namespace: 'faults', now: () => now });
@@ -67,12 +84,11 @@ async function rig(options: { persistent: boolean; viaPort?: number; server?: Pr
   for (let i = 0; i < SESSIONS; i++) sessions.push(await mine.create({ i }));
   return Object.assign(r, {
     server,
-    client,
     sec,
     sessions,
     async close() {
       await sec.close();
-      client.disconnect();
+      disconnect();
       if (options.server === undefined) await server.stop();
     },
   }) as Rig;
@@ -87,7 +103,7 @@ function checkReport(name: string, ledger: Ledger, extra: Record<string, unknown
   return report;
 }
 
-describe('RedisStore under faults (private redis-server)', () => {
+describe.each(['ioredis', 'node-redis'] as const)('RedisStore under faults (private redis-server, %s client)', (library) => {
   const watch = watchProcess();
   afterEach(() => {
     expect(watch.problems).toEqual([]);
@@ -96,7 +112,7 @@ describe('RedisStore under faults (private redis-server)', () => {
 
   it('kill -9 and restart during a mixed load, with AOF fsync always: every acknowledged write survives', async (ctx) => {
     if (!redisAvailable) return ctx.skip();
-    const r = await rig({ persistent: true });
+    const r = await rig({ library, persistent: true });
     try {
       const load = startMixedLoad(r.sec, r.sessions, WORKERS);
       const recoveries: number[] = [];
@@ -126,7 +142,7 @@ describe('RedisStore under faults (private redis-server)', () => {
 
   it('kill -9 without persistence: sessions are lost (documented), never torn, and the store serves again', async (ctx) => {
     if (!redisAvailable) return ctx.skip();
-    const r = await rig({ persistent: false });
+    const r = await rig({ library, persistent: false });
     try {
       const load = startMixedLoad(r.sec, r.sessions, WORKERS);
       await sleep(800);
@@ -152,7 +168,7 @@ describe('RedisStore under faults (private redis-server)', () => {
 
   it('CLIENT PAUSE WRITE longer than the timeout: writes settle in time, typed, none that reported failed landed, none lost', async (ctx) => {
     if (!redisAvailable) return ctx.skip();
-    const r = await rig({ persistent: true });
+    const r = await rig({ library, persistent: true });
     try {
       const load = startMixedLoad(r.sec, r.sessions, WORKERS);
       await sleep(700);
@@ -182,7 +198,7 @@ describe('RedisStore under faults (private redis-server)', () => {
 
   it('CLIENT PAUSE ALL: reads and writes settle in time, typed, and resume', async (ctx) => {
     if (!redisAvailable) return ctx.skip();
-    const r = await rig({ persistent: true });
+    const r = await rig({ library, persistent: true });
     try {
       const load = startMixedLoad(r.sec, r.sessions, WORKERS);
       await sleep(500);
@@ -202,7 +218,7 @@ describe('RedisStore under faults (private redis-server)', () => {
 
   it('CLIENT KILL of every client connection, again and again, during a mixed load', async (ctx) => {
     if (!redisAvailable) return ctx.skip();
-    const r = await rig({ persistent: true });
+    const r = await rig({ library, persistent: true });
     try {
       const load = startMixedLoad(r.sec, r.sessions, WORKERS);
       let kills = 0;
@@ -229,7 +245,7 @@ describe('RedisStore under faults (private redis-server)', () => {
     if (!redisAvailable) return ctx.skip();
     const server = await startRedis({ persistent: true });
     const proxy = await startProxy(server.port);
-    const r = await rig({ persistent: true, server, viaPort: proxy.port });
+    const r = await rig({ library, persistent: true, server, viaPort: proxy.port });
     try {
       const load = startMixedLoad(r.sec, r.sessions, WORKERS);
       for (let i = 0; i < 5; i++) {
@@ -264,7 +280,7 @@ describe('RedisStore under faults (private redis-server)', () => {
 
   it('a write that timed out in flight reports `unknown` with the version that tells whether it landed, or `failed` when nothing of the record was sent', async (ctx) => {
     if (!redisAvailable) return ctx.skip();
-    const r = await rig({ persistent: true });
+    const r = await rig({ library, persistent: true });
     try {
       const mine = r.sec.for(OWNER);
       const id = r.sessions[0]!;

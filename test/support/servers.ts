@@ -94,6 +94,8 @@ export interface PrivateRedis {
 export interface PrivateRedisOptions {
   /** AOF with fsync on every write (`--appendonly yes --appendfsync always`): acknowledged writes survive a kill -9. */
   persistent?: boolean;
+  /** Further command-line settings, e.g. `['--rename-command', 'CONFIG', '']`. */
+  args?: string[];
 }
 
 export async function startRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
@@ -116,6 +118,7 @@ export async function startRedis(options: PrivateRedisOptions = {}): Promise<Pri
     'no',
     '--logfile',
     '',
+    ...(options.args ?? []),
   ];
   let child: ChildProcess | undefined;
   const ping = async () => (await redisCommand(port, 'PING')) === '+PONG';

@@ -4,18 +4,15 @@
  * typed `backend_unavailable` that says honestly whether a write may have landed. The record
  * operations live in ./store.ts, the SCAN walks in ./scan.ts.
  *
- * Only `import type` from ioredis: importing this file never loads the client library.
+ * The client library (ioredis or node-redis) is behind ./commands.ts: nothing here imports either.
  */
 import { createHash } from 'node:crypto';
-import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { BackendUnavailableError } from '../../contract/errors.js';
 import { operationDeadline, sleep, withDeadline } from '../../util/time.js';
+import { type PipelineResult, type Readiness, type RedisArg, type RedisCommands, type RedisNode, isReplyError, isUnsentError } from './commands.js';
 
-/** A standalone ioredis client or an ioredis Cluster. */
-export type RedisClient = Redis | Cluster;
-
-/** The commands the store uses, common to `Redis` and `Cluster`. */
-export type Commands = Pick<Redis, 'evalsha' | 'eval' | 'hmgetBuffer' | 'scan' | 'pipeline'>;
+export { isReplyError } from './commands.js';
+export type { PipelineResult } from './commands.js';
 
 /**
  * What a command does, for the retry policy (RedisRetryPolicy) and the outcome it reports: a `read`
@@ -24,24 +21,10 @@ export type Commands = Pick<Redis, 'evalsha' | 'eval' | 'hmgetBuffer' | 'scan' |
  */
 export type RetryKind = 'read' | 'idempotent' | 'conditional';
 
-/** ioredis' answer per command of a pipeline. */
-export type PipelineResult = [Error | null, unknown][];
-
 /** Server error replies that mean "not executed, try again shortly". */
 export const TRANSIENT_REPLY = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|READONLY|MASTERDOWN|NOREPLICAS)\b/;
 
-/** What the store needs to know about a connection's state. */
-interface Connection {
-  status: string;
-  once(event: 'ready' | 'end', listener: () => void): unknown;
-  removeListener(event: 'ready' | 'end', listener: () => void): unknown;
-  connect(): Promise<void>;
-  /** The socket of a standalone client (a Cluster has none). */
-  stream?: { writable?: boolean } | undefined;
-  manuallyClosing?: boolean;
-}
-
-/** The command was certainly never handed to ioredis. */
+/** The command was certainly never handed to the client library. */
 class NotSent extends Error {}
 /** The command was sent and no answer came by the deadline. */
 class TimedOut extends Error {}
@@ -72,11 +55,11 @@ export class RedisConnection {
    * Runs `send` with the timeout and retry policy, and turns every failure into a typed
    * `BackendUnavailableError` whose `outcome` is honest: `failed` only when the command certainly
    * never reached the server (the client was not ready by the deadline, so it was never handed to
-   * ioredis, or the server answered with an error), `unknown` once it may have been sent. A write
+   * the client library, or the server answered with an error), `unknown` once it may have been sent. A write
    * carries the `version` it would have produced, so the caller can tell with `loadRecord` whether
    * it landed.
    */
-  async run<T>(op: string, kind: RetryKind, conn: object, send: () => Promise<T>, version?: string): Promise<T> {
+  async run<T>(op: string, kind: RetryKind, conn: Readiness, send: () => Promise<T>, version?: string): Promise<T> {
     const { commandTimeoutMs, maxAttempts, backoffMs } = this.options;
     // The operation's bound counts from the caller's call (time queued behind other calls on the
     // same id included: util/time.ts), read here, before the first await.
@@ -88,7 +71,7 @@ export class RedisConnection {
       let transient = true;
       try {
         const deadline = Math.min(Date.now() + commandTimeoutMs, operationEnd);
-        await this.whenReady(conn as Connection, deadline);
+        await this.whenReady(conn, deadline);
         this.options.assertOpen();
         // No time left (spent waiting for the connection, or queued behind other calls): certainly unsent.
         if (Date.now() >= deadline) throw new NotSent(`no time left of the operation's ${this.operationBudgetMs} ms`);
@@ -100,6 +83,9 @@ export class RedisConnection {
           // The server answered: the command did not run (our scripts check before they write).
           sent = false;
           transient = TRANSIENT_REPLY.test(e.message);
+        } else if (isUnsentError(e)) {
+          // node-redis refused it before queueing it for the socket (closed, or offline without a queue).
+          sent = false;
         } else if (e instanceof BackendUnavailableError && !sent) {
           throw e; // the store was closed while waiting
         }
@@ -109,7 +95,7 @@ export class RedisConnection {
       const mayRetry = transient && (kind !== 'conditional' || !sent) && attempt < maxAttempts && !this.isClosed && Date.now() < operationEnd;
       if (!mayRetry) {
         const what = err instanceof TimedOut ? 'no answer in time' : err instanceof NotSent ? err.message : messageOf(err);
-        // The cause is a sanitized copy: ioredis attaches the command's arguments (the session id, a
+        // The cause is a sanitized copy: ioredis (and node-redis' tracing) attach the command's arguments (the session id, a
         // bearer credential, and the state) to its errors, and causes end up in logs.
         throw new BackendUnavailableError(`redis ${op} failed after ${attempt} attempt(s): ${what}`, {
           cause: sanitize(err),
@@ -133,38 +119,36 @@ export class RedisConnection {
   }
 
   /** One script call; NOSCRIPT (a flushed script cache, a fresh node) means nothing ran, so EVAL loads it. */
-  async evalScript(target: Commands, s: Script, key: string, args: (string | Buffer)[]): Promise<unknown> {
+  async evalScript(target: RedisCommands, s: Script, keys: string[], args: RedisArg[]): Promise<unknown> {
     try {
-      return await target.evalsha(s.sha, 1, key, ...args);
+      return await target.evalsha(s.sha, keys, args);
     } catch (err) {
-      if (isReplyError(err) && /^NOSCRIPT\b/.test(err.message)) return target.eval(s.src, 1, key, ...args);
+      if (isReplyError(err) && /^NOSCRIPT\b/.test(err.message)) return target.eval(s.src, keys, args);
       throw err;
     }
   }
 
-  /** One pipeline of a command per key, under `run`; resolves ioredis' [error, result] pairs. */
-  pipelined(op: string, kind: RetryKind, conn: Redis, keys: string[], add: (p: ChainableCommander, key: string) => void): Promise<PipelineResult> {
-    return this.run(op, kind, conn, async () => {
-      const p = conn.pipeline();
-      for (const key of keys) add(p, key);
-      return ((await p.exec()) ?? []) as PipelineResult;
-    });
+  /** One pipeline of a command per key on `node` (undefined: the single server), under `run`. */
+  pipelined(op: string, kind: RetryKind, cmds: RedisCommands, node: RedisNode | undefined, keys: string[], command: (key: string) => RedisArg[]): Promise<PipelineResult> {
+    return this.run(op, kind, node?.readiness ?? cmds.readiness, () => cmds.pipeline(node, keys.map(command)));
   }
 
   /** A pipeline of EVALSHA calls under `run`; the entries that met NOSCRIPT are run again with EVAL. */
-  pipelinedScript(op: string, kind: RetryKind, conn: Redis, s: Script, calls: [string, string[]][]): Promise<PipelineResult> {
-    return this.run(op, kind, conn, async () => {
-      const p = conn.pipeline();
-      for (const [key, args] of calls) p.evalsha(s.sha, 1, key, ...args);
-      const results = ((await p.exec()) ?? []) as PipelineResult;
+  pipelinedScript(op: string, kind: RetryKind, cmds: RedisCommands, node: RedisNode | undefined, s: Script, calls: [string, string[]][]): Promise<PipelineResult> {
+    return this.run(op, kind, node?.readiness ?? cmds.readiness, async () => {
+      const results = await cmds.pipeline(
+        node,
+        calls.map(([key, args]) => ['EVALSHA', s.sha, '1', key, ...args]),
+      );
       const missing = results.flatMap((r, i) => (r[0] !== null && /^NOSCRIPT\b/.test(r[0].message) ? [i] : []));
       if (missing.length > 0) {
-        const again = conn.pipeline();
-        for (const i of missing) {
-          const [key, args] = calls[i]!;
-          again.eval(s.src, 1, key, ...args);
-        }
-        const second = ((await again.exec()) ?? []) as PipelineResult;
+        const second = await cmds.pipeline(
+          node,
+          missing.map((i) => {
+            const [key, args] = calls[i]!;
+            return ['EVAL', s.src, '1', key, ...args];
+          }),
+        );
         missing.forEach((i, j) => {
           results[i] = second[j] ?? [new Error('no reply'), null];
         });
@@ -184,30 +168,17 @@ export class RedisConnection {
 
   /**
    * Resolves once `conn` is ready, or rejects `NotSent` at the deadline or when the client has ended.
-   * Commands are handed to ioredis only on a ready connection, so a failure before that point is
-   * certainly `failed`, never `unknown` (ioredis' offline queue would otherwise blur the two).
+   * Commands are handed to the client library only on a ready connection, so a failure before that
+   * point is certainly `failed`, never `unknown` (the client's offline queue would otherwise blur the two).
    */
-  private async whenReady(conn: Connection, deadline: number): Promise<void> {
-    // 'ready' with a socket that can no longer write (the server just closed it, the 'close' event
-    // is still to come) would put the command in ioredis' offline queue: wait as if not ready.
-    // `manuallyClosing` is ioredis' own (untyped) flag between `quit()` and the socket's close: the
-    // application is shutting this client down, so fail now, certainly unsent. Should ioredis rename
-    // it, such a command would be reported `unknown`: conservative, never wrong.
-    if (conn.status === 'end' || conn.manuallyClosing === true) throw new NotSent('the client connection is closed');
-    if (conn.status === 'ready' && conn.stream?.writable !== false) return;
+  private async whenReady(conn: Readiness, deadline: number): Promise<void> {
+    const state = conn.state();
+    if (state === 'closed') throw new NotSent('the client connection is closed');
+    if (state === 'ready') return;
     let wait = this.readyWaits.get(conn);
     if (wait === undefined) {
       wait = new Promise<void>((resolve, reject) => {
-        const onReady = () => {
-          conn.removeListener('end', onEnd);
-          resolve();
-        };
-        const onEnd = () => {
-          conn.removeListener('ready', onReady);
-          reject(new NotSent('the client connection is closed'));
-        };
-        conn.once('ready', onReady);
-        conn.once('end', onEnd);
+        conn.watch(resolve, () => reject(new NotSent('the client connection is closed')));
       });
       const settled = wait.then(
         () => this.readyWaits.delete(conn),
@@ -216,21 +187,17 @@ export class RedisConnection {
       void settled;
       this.readyWaits.set(conn, wait);
       // A lazy client connects on its first command anyway; do the same.
-      if (conn.status === 'wait') conn.connect().catch(() => {});
+      if (state === 'lazy') conn.connect();
     }
     await withDeadline(wait, deadline, () => new NotSent(`the client was not ready within ${this.options.commandTimeoutMs} ms`));
   }
-}
-
-export function isReplyError(err: unknown): err is Error {
-  return err instanceof Error && err.name === 'ReplyError';
 }
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** A copy of `err` with its message and name only: never the command arguments ioredis attaches. */
+/** A copy of `err` with its message and name only: never the command arguments a client library attaches. */
 export function sanitize(err: unknown): Error {
   const copy = new Error(messageOf(err));
   copy.name = err instanceof Error ? err.name : 'Error';

@@ -20,15 +20,15 @@
  * meanwhile (PRUNE compares the filing time it read): so a listing never drops the id of a create
  * whose record write is still in flight.
  */
-import type { Redis } from 'ioredis';
 import { idCursor } from '../../contract/cursor.js';
 import { assertIndexKey } from '../../contract/index-key.js';
 import type { ListOptions, ListPage } from '../../contract/store.js';
 import { normalizeLimit } from '../../contract/validate.js';
-import { type RedisClient, type RedisConnection, type Script, isReplyError, script } from './connection.js';
+import { type RedisConnection, type Script, script } from './connection.js';
+import { type RedisCommands, isReplyError } from './commands.js';
 
 export interface IndexContext {
-  readonly client: RedisClient;
+  readonly commands: RedisCommands;
   readonly connection: RedisConnection;
   readonly prefix: string;
   /** How long after its filing an id whose record is gone or elsewhere may be pruned. */
@@ -75,21 +75,11 @@ export function indexKeys(prefix: string, index: string): [string, string] {
   return [set, `${set}:t`];
 }
 
-async function evalKeys(client: RedisClient, s: Script, keys: string[], args: string[]): Promise<unknown> {
-  const c = client as Redis;
-  try {
-    return await c.evalsha(s.sha, keys.length, ...keys, ...args);
-  } catch (err) {
-    if (isReplyError(err) && /^NOSCRIPT\b/.test(err.message)) return c.eval(s.src, keys.length, ...keys, ...args);
-    throw err;
-  }
-}
-
 /** Files `id` under `index` until at least `px` ms from now; sent before the record write (see the header). */
 export function fileUnder(ctx: IndexContext, index: string, id: string, px: number, version: string): Promise<unknown> {
   const keys = indexKeys(ctx.prefix, index);
   const args = [id, String(Math.floor(ctx.now())), String(px)];
-  return ctx.connection.run('save', 'idempotent', ctx.client, () => evalKeys(ctx.client, INDEX_ADD, keys, args), version);
+  return ctx.connection.run('save', 'idempotent', ctx.commands.readiness, () => ctx.connection.evalScript(ctx.commands, INDEX_ADD, keys, args), version);
 }
 
 /** One page of the ids filed under `index` whose record still says so (expired ones too, until Redis drops them). */
@@ -99,7 +89,9 @@ export async function listByIndex(ctx: IndexContext, index: string, options: Lis
   const after = options.cursor === undefined ? undefined : cursors.decode(options.cursor);
   const keys = indexKeys(ctx.prefix, index);
   const range = after === undefined ? '-' : `(${after}`;
-  const raw = await ctx.connection.run('listByIndex', 'idempotent', ctx.client, () => evalKeys(ctx.client, INDEX_PAGE, keys, [range, String(limit + 1)]));
+  const raw = await ctx.connection.run('listByIndex', 'idempotent', ctx.commands.readiness, () =>
+    ctx.connection.evalScript(ctx.commands, INDEX_PAGE, keys, [range, String(limit + 1)]),
+  );
   const flat = Array.isArray(raw) ? raw.map(String) : [];
   const entries: { id: string; filedAt: string }[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ id: flat[i]!, filedAt: flat[i + 1]! });
@@ -114,7 +106,7 @@ export async function listByIndex(ctx: IndexContext, index: string, options: Lis
     else if (filed[i] !== undefined && (e.filedAt === '' || Number(e.filedAt) < cutoff)) stale.push(e);
   });
   // Best-effort: a failed prune is tried again by the next listing.
-  await Promise.all(stale.map((e) => evalKeys(ctx.client, INDEX_PRUNE, keys, [e.id, e.filedAt]).catch(() => undefined)));
+  await Promise.all(stale.map((e) => ctx.connection.evalScript(ctx.commands, INDEX_PRUNE, keys, [e.id, e.filedAt]).catch(() => undefined)));
   const last = page[page.length - 1];
   return more && last !== undefined ? { ids, cursor: cursors.encode(last.id) } : { ids };
 }
@@ -127,14 +119,14 @@ export async function listByIndex(ctx: IndexContext, index: string, options: Lis
 async function filedIndexOf(ctx: IndexContext, ids: string[]): Promise<(string | undefined)[]> {
   if (ids.length === 0) return [];
   const keys = ids.map((id) => ctx.prefix + id);
-  if ((ctx.client as { isCluster?: unknown }).isCluster !== true) {
-    const res = await ctx.connection.pipelined('listByIndex', 'idempotent', ctx.client as Redis, keys, (p, key) => p.hget(key, 'i'));
+  if (!ctx.commands.isCluster) {
+    const res = await ctx.connection.pipelined('listByIndex', 'idempotent', ctx.commands, undefined, keys, (key) => ['HGET', key, 'i']);
     return res.map((r) => (r[0] === null ? ((r[1] as string | null) ?? '') : undefined));
   }
   return Promise.all(
     keys.map((key) =>
       ctx.connection
-        .run('listByIndex', 'idempotent', ctx.client, () => (ctx.client as Redis).hget(key, 'i'))
+        .run('listByIndex', 'idempotent', ctx.commands.readiness, () => ctx.commands.hget(key, 'i'))
         .then((v) => v ?? '')
         .catch((err: unknown) => {
           if (isReplyError(err)) return undefined; // a foreign key of another type: not ours to judge

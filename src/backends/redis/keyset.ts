@@ -14,10 +14,11 @@ import { ConflictError } from '../../contract/errors.js';
 import { type KeysetWriteCondition, type StoredKeysetText, assertKeysetWrite } from '../../contract/keyset-slot.js';
 import { newVersion } from '../../contract/version.js';
 import type { RandomSource } from '../../util/random.js';
-import { type Commands, type RedisClient, type RedisConnection, type Script, script } from './connection.js';
+import type { RedisCommands } from './commands.js';
+import { type RedisConnection, type Script, script } from './connection.js';
 
 export interface KeysetContext {
-  readonly client: RedisClient;
+  readonly commands: RedisCommands;
   readonly connection: RedisConnection;
   readonly prefix: string;
   readonly random: RandomSource | undefined;
@@ -38,7 +39,7 @@ export const keysetKey = (prefix: string): string => `${prefix}~keyset v1`;
 
 export async function loadKeysetText(ctx: KeysetContext): Promise<StoredKeysetText | undefined> {
   const key = keysetKey(ctx.prefix);
-  const [k, r] = await ctx.connection.run('load keyset', 'read', ctx.client, () => (ctx.client as Commands).hmgetBuffer(key, 'k', 'r'));
+  const [k, r] = await ctx.connection.run('load keyset', 'read', ctx.commands.readiness, () => ctx.commands.hmgetBuffer(key, ['k', 'r']));
   if (k == null || r == null) return undefined;
   return { text: k.toString('utf8'), version: r.toString('latin1') };
 }
@@ -48,14 +49,14 @@ export async function saveKeysetText(ctx: KeysetContext, text: string, condition
   const version = newVersion(ctx.random);
   const key = keysetKey(ctx.prefix);
   const args = [version, ifAbsent ? '1' : '', ifVersion ?? '', text];
-  const written = await ctx.connection.run('save keyset', 'idempotent', ctx.client, () => ctx.connection.evalScript(ctx.client as Commands, KEYSET_SAVE, key, args), version);
+  const written = await ctx.connection.run('save keyset', 'idempotent', ctx.commands.readiness, () => ctx.connection.evalScript(ctx.commands, KEYSET_SAVE, [key], args), version);
   if (written !== 1) throw new ConflictError(ifAbsent ? 'a keyset is already stored' : 'the stored keyset changed concurrently');
   return version;
 }
 
 export async function deleteKeysetText(ctx: KeysetContext): Promise<boolean> {
   const key = keysetKey(ctx.prefix);
-  const n = await ctx.connection.run('delete keyset', 'idempotent', ctx.client, () => (ctx.client as unknown as { del(k: string): Promise<number> }).del(key));
+  const n = await ctx.connection.run('delete keyset', 'idempotent', ctx.commands.readiness, () => ctx.commands.del(key));
   return n === 1;
 }
 
@@ -68,8 +69,14 @@ export async function deleteKeysetText(ctx: KeysetContext): Promise<boolean> {
 export async function keysetWarnings(ctx: KeysetContext): Promise<string[]> {
   let policy: string | undefined;
   try {
-    const reply = await ctx.connection.run('config', 'read', ctx.client, () => (ctx.client as unknown as { config(...a: string[]): Promise<unknown> }).config('GET', 'maxmemory-policy'));
-    if (Array.isArray(reply) && typeof reply[1] === 'string') policy = reply[1];
+    // On a Cluster, every master has its own policy; the keyset's master is asked through the first one's (all are configured alike in practice).
+    const node = ctx.commands.isCluster ? (await ctx.commands.masters())[0] : undefined;
+    const [answer] = await ctx.connection.run('config', 'read', ctx.commands.readiness, () => ctx.commands.pipeline(node, [['CONFIG', 'GET', 'maxmemory-policy']]));
+    if (answer === undefined || answer[0] !== null) throw answer?.[0] ?? new Error('no answer');
+    const reply = answer[1];
+    const value = Array.isArray(reply) ? reply[1] : reply instanceof Map ? reply.get('maxmemory-policy') : (reply as Record<string, unknown> | null)?.['maxmemory-policy'];
+    if (typeof value === 'string') policy = value;
+    else if (Buffer.isBuffer(value)) policy = value.toString('latin1');
   } catch (err) {
     const why = err instanceof Error ? err.message : 'CONFIG GET failed';
     return [`could not read the Redis eviction policy (${why}): make sure maxmemory-policy is not allkeys-*, or the stored keyset may be evicted`];

@@ -10,16 +10,16 @@
  * number of ids it would have listed anyway (carried ids are re-checked against the server before
  * they are returned).
  */
-import type { Cluster, Redis } from 'ioredis';
 import { InvalidInputError } from '../../contract/errors.js';
 import type { ListOptions, ListPage } from '../../contract/store.js';
 import { MAX_ID_LENGTH, assertSessionId, normalizeLimit } from '../../contract/validate.js';
 import { base64urlDecode, base64urlEncode, utf8Decode, utf8Encode } from '../../util/bytes.js';
-import { type RedisClient, type RedisConnection, type Script, TRANSIENT_REPLY, isReplyError } from './connection.js';
+import { type RedisConnection, type Script, TRANSIENT_REPLY } from './connection.js';
+import { type RedisCommands, type RedisNode, isReplyError } from './commands.js';
 
 /** What a walk needs from its store. */
 export interface ScanContext {
-  readonly client: RedisClient;
+  readonly commands: RedisCommands;
   readonly connection: RedisConnection;
   readonly prefix: string;
   /** The conditional delete script (KEYS[1] = record, ARGV[1] = version). */
@@ -30,11 +30,6 @@ export interface ScanContext {
 const SCAN_COUNT_MAX = 1000;
 /** SCAN calls one `listActive` page may make before it returns what it has (bounded latency on a sparse keyspace). */
 const MAX_SCANS_PER_PAGE = 64;
-
-interface ScanNode {
-  name: string;
-  client: Redis;
-}
 
 /**
  * One page of live ids, walking SCAN over every master node in turn.
@@ -64,7 +59,7 @@ export async function listActive(ctx: ScanContext, options: ListOptions = {}): P
   const seen = new Set<string>();
   const carried: string[] = [];
   let candidates = start.carried;
-  let candidatesVia: Redis | undefined;
+  let candidatesVia: RedisNode | undefined;
   /** Where the batch in `candidates` came from, to scan it again if it overflows the cursor (below). */
   let batchStart: { index: number; scan: string } | undefined;
   let scans = 0;
@@ -83,10 +78,10 @@ export async function listActive(ctx: ScanContext, options: ListOptions = {}): P
     if (node === undefined || scans >= MAX_SCANS_PER_PAGE) break;
     const count = Math.min(SCAN_COUNT_MAX, Math.max(100, 2 * (limit - ids.length)));
     const cur = scan;
-    const [next, keys] = await ctx.connection.run('list', 'read', node.client, () => node.client.scan(cur, 'MATCH', match, 'COUNT', count));
+    const [next, keys] = await ctx.connection.run('list', 'read', node.readiness, () => ctx.commands.scan(node, cur, match, count));
     scans++;
     candidates = idsOf(ctx.prefix, keys);
-    candidatesVia = node.client;
+    candidatesVia = node;
     batchStart = { index, scan: cur };
     if (next === '0') {
       index++;
@@ -122,11 +117,11 @@ export async function cleanupExpired(ctx: ScanContext): Promise<number> {
     let scan = '0';
     do {
       const cur = scan;
-      const [next, keys] = await ctx.connection.run('cleanup', 'read', node.client, () => node.client.scan(cur, 'MATCH', match, 'COUNT', SCAN_COUNT_MAX));
+      const [next, keys] = await ctx.connection.run('cleanup', 'read', node.readiness, () => ctx.commands.scan(node, cur, match, SCAN_COUNT_MAX));
       scan = next;
       const ids = idsOf(ctx.prefix, keys);
       if (ids.length === 0) continue;
-      const meta = await ctx.connection.pipelined('cleanup', 'read', node.client, keysOf(ctx.prefix, ids), (p, key) => p.hmget(key, 'e', 'r'));
+      const meta = await ctx.connection.pipelined('cleanup', 'read', ctx.commands, node, keysOf(ctx.prefix, ids), (key) => ['HMGET', key, 'e', 'r']);
       const expired: { id: string; version: string }[] = [];
       ids.forEach((id, i) => {
         const m = meta[i];
@@ -136,42 +131,35 @@ export async function cleanupExpired(ctx: ScanContext): Promise<number> {
       });
       if (expired.length === 0) continue;
       const calls = expired.map((x): [string, string[]] => [ctx.prefix + x.id, [x.version]]);
-      const results = await ctx.connection.pipelinedScript('cleanup', 'conditional', node.client, ctx.deleteScript, calls);
+      const results = await ctx.connection.pipelinedScript('cleanup', 'conditional', ctx.commands, node, ctx.deleteScript, calls);
       for (const res of results) if (res[0] === null && res[1] === 1) removed++;
     } while (scan !== '0');
   }
   return removed;
 }
 
-function isCluster(client: RedisClient): client is Cluster {
-  return (client as { isCluster?: unknown }).isCluster === true;
-}
-
 /** Masters to SCAN, sorted by name: the client itself, or each master of a Cluster. */
-async function scanNodes(ctx: ScanContext): Promise<ScanNode[]> {
-  const client = ctx.client;
-  if (!isCluster(client)) return [{ name: '', client }];
-  await ctx.connection.run('list', 'read', client, async () => undefined);
-  const nodes = client.nodes('master').map((node) => ({ name: `${node.options.host ?? ''}:${node.options.port ?? ''}`, client: node }));
-  return nodes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+function scanNodes(ctx: ScanContext): Promise<RedisNode[]> {
+  return ctx.connection.run('list', 'read', ctx.commands.readiness, () => ctx.commands.masters());
 }
 
 /** The ids among `ids` whose record exists and has not expired by the injected clock. */
-async function liveIds(ctx: ScanContext, ids: string[], via: Redis | undefined): Promise<string[]> {
+async function liveIds(ctx: ScanContext, ids: string[], via: RedisNode | undefined): Promise<string[]> {
   const now = ctx.now();
-  const cluster = isCluster(ctx.client);
+  const cmds = ctx.commands;
+  const cluster = cmds.isCluster;
   // A batch found on one node is checked on that node in one pipeline; carried ids (from a cursor)
   // through the main client, which routes each key to its Cluster node.
-  const conn = via ?? (cluster ? undefined : (ctx.client as Redis));
-  const results: (string | null | undefined)[] = conn
-    ? (await ctx.connection.pipelined('list', 'read', conn, keysOf(ctx.prefix, ids), (p, key) => p.hget(key, 'e'))).map((r) =>
-        r[0] === null ? (r[1] as string | null) : undefined,
-      )
-    : await Promise.all(
+  const results: (string | null | undefined)[] =
+    via !== undefined || !cluster
+      ? (await ctx.connection.pipelined('list', 'read', cmds, via, keysOf(ctx.prefix, ids), (key) => ['HGET', key, 'e'])).map((r) =>
+          r[0] === null ? (r[1] as string | null) : undefined,
+        )
+      : await Promise.all(
         ids.map((id) =>
-          ctx.connection.run('list', 'read', ctx.client, () =>
+          ctx.connection.run('list', 'read', cmds.readiness, () =>
             // An error reply here (a foreign key of another type under the prefix) is "not a live session".
-            (ctx.client as Redis).hget(ctx.prefix + id, 'e').catch((err: unknown) => {
+            cmds.hget(ctx.prefix + id, 'e').catch((err: unknown) => {
               if (isReplyError(err) && !TRANSIENT_REPLY.test(err.message)) return null;
               throw err;
             }),

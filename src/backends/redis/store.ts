@@ -1,5 +1,6 @@
 /**
- * RedisStore: sessions in Redis (standalone or Cluster) through an injected ioredis client.
+ * RedisStore: sessions in Redis (standalone or Cluster) through an injected ioredis or node-redis
+ * client (./adapt.ts tells them apart; ./commands.ts is what the store asks of either).
  *
  * Key layout: one hash per session at `<prefix><id>` with the fields
  *   v = the value (UTF-8 JSON text, or the raw bytes of a sealed envelope),
@@ -17,7 +18,7 @@
  * so it is safe on a connection shared with the rest of the application. Listing and cleanup walk
  * SCAN (./scan.ts); readiness, deadlines and retries are ./connection.ts.
  *
- * Only `import type` from ioredis: importing this file never loads the client library.
+ * Neither client library is imported: importing this file loads none.
  */
 import { BackendStore, type VersionedStoreOptions } from '../../contract/versioned-store.js';
 import { BackendUnavailableError, ConflictError, IntegrityError, InvalidInputError } from '../../contract/errors.js';
@@ -27,7 +28,9 @@ import { MAX_TTL_MS, assertExpiresAt, assertSessionId, isPlainObject } from '../
 import { newVersion } from '../../contract/version.js';
 import { intOption } from '../../util/options.js';
 import type { RandomSource } from '../../util/random.js';
-import { type Commands, type RedisClient, RedisConnection, type RetryKind, type Script, script } from './connection.js';
+import { RedisConnection, type RetryKind, type Script, script } from './connection.js';
+import { type RedisClient, redisCommands } from './adapt.js';
+import type { RedisCommands } from './commands.js';
 import { type ScanContext, cleanupExpired, listActive } from './scan.js';
 import { type IndexContext, fileUnder, listByIndex } from './index-keys.js';
 import { assertIndexOption } from '../../contract/index-key.js';
@@ -46,7 +49,10 @@ export interface RedisRetryPolicy {
 }
 
 export interface RedisStoreOptions extends VersionedStoreOptions {
-  /** An ioredis `Redis` or `Cluster`. The store never quits it: `close()` leaves it to you. */
+  /**
+   * An ioredis `Redis` or `Cluster`, or a node-redis client (`createClient()`, connected) or Cluster
+   * (`createCluster()`), v5 or v6. The store never quits it: `close()` leaves it to you.
+   */
   client: RedisClient;
   /** Namespace for every key; default `sss:`. No `{` `}` (a hash tag would put every session in one Cluster slot). */
   prefix?: string;
@@ -69,6 +75,7 @@ export const DEFAULT_REDIS_PREFIX = 'sss:';
 export const DEFAULT_GRACE_MS = 60 * 60 * 1000;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
 const MAX_PREFIX_LENGTH = 128;
+const LOAD_FIELDS = ['v', 't', 'e', 'r'];
 
 /**
  * Save. KEYS[1] = record; ARGV = new version, ifAbsent ('1'|''), ifVersion (''|token), value,
@@ -106,7 +113,7 @@ return 1
 export class RedisStore extends BackendStore implements KeysetSlotStore {
   readonly prefix: string;
   readonly graceMs: number;
-  private readonly client: RedisClient;
+  private readonly commands: RedisCommands;
   private readonly connection: RedisConnection;
   private readonly maxRecordBytes: number;
   private readonly random: RandomSource | undefined;
@@ -117,9 +124,9 @@ export class RedisStore extends BackendStore implements KeysetSlotStore {
   constructor(options: RedisStoreOptions) {
     super(options);
     if (options === null || typeof options !== 'object' || options.client === null || typeof options.client !== 'object') {
-      throw new InvalidInputError('RedisStore needs an ioredis client in options.client');
+      throw new InvalidInputError('RedisStore needs an ioredis or node-redis client in options.client');
     }
-    this.client = options.client;
+    this.commands = redisCommands(options.client);
     this.prefix = checkPrefix(options.prefix ?? DEFAULT_REDIS_PREFIX);
     this.graceMs = intOption(options.graceMs, DEFAULT_GRACE_MS, 0, MAX_TTL_MS, 'graceMs');
     this.maxRecordBytes = intOption(options.maxRecordBytes, 4 * 1024 * 1024, 1, 512 * 1024 * 1024, 'maxRecordBytes');
@@ -132,15 +139,16 @@ export class RedisStore extends BackendStore implements KeysetSlotStore {
       assertOpen: () => this.assertOpen(),
     });
     this.random = options.random;
-    this.scan = { client: this.client, connection: this.connection, prefix: this.prefix, deleteScript: DELETE, now: () => this.now() };
+    this.scan = { commands: this.commands, connection: this.connection, prefix: this.prefix, deleteScript: DELETE, now: () => this.now() };
     // An id filed longer ago than any save can take (every attempt, its backoff, and a minute of
     // clock skew between processes) whose record is gone is no in-flight create: it may be pruned.
     const pruneAfterMs = maxAttempts * (commandTimeoutMs + 1000) + 60_000;
-    this.indexes = { client: this.client, connection: this.connection, prefix: this.prefix, pruneAfterMs, now: () => this.now() };
-    this.keyset = { client: this.client, connection: this.connection, prefix: this.prefix, random: this.random };
+    this.indexes = { commands: this.commands, connection: this.connection, prefix: this.prefix, pruneAfterMs, now: () => this.now() };
+    this.keyset = { commands: this.commands, connection: this.connection, prefix: this.prefix, random: this.random };
     // Deliberately no 'error' listener on the injected client: it is the application's, and ioredis
     // never throws for a missing listener (it logs "[ioredis] Unhandled error event" instead), so
-    // adding one here would only hide connection faults from the application's own logging.
+    // adding one here would only hide connection faults from the application's own logging. (A
+    // node-redis client without one throws on its first error: that is the application's to add.)
   }
 
   /** `saveRecord` validates the whole state where it serializes it: `save` / `update` check its top level. */
@@ -156,7 +164,7 @@ export class RedisStore extends BackendStore implements KeysetSlotStore {
     this.assertOpen();
     assertSessionId(id);
     const key = this.prefix + id;
-    const fields = await this.connection.run('load', 'read', this.client, () => this.commands.hmgetBuffer(key, 'v', 't', 'e', 'r'));
+    const fields = await this.connection.run('load', 'read', this.commands.readiness, () => this.commands.hmgetBuffer(key, LOAD_FIELDS));
     const [v, t, e, r] = fields;
     if (v == null && t == null && e == null && r == null) return undefined;
     // Not a record this store wrote (a foreign key under our prefix): never guess at its contents.
@@ -187,7 +195,7 @@ export class RedisStore extends BackendStore implements KeysetSlotStore {
     }
     assertIndexOption(options);
     const { json, bytes } = encodeRecordValue(value, this.maxRecordBytes);
-    // Bytes are copied: the caller may reuse its buffer before ioredis writes it to the socket.
+    // Bytes are copied: the caller may reuse its buffer before the client writes it to the socket.
     const data = json ?? Buffer.from(bytes!);
     const type = json === undefined ? 'b' : 'j';
     const key = this.prefix + id;
@@ -209,7 +217,7 @@ export class RedisStore extends BackendStore implements KeysetSlotStore {
       }
     }
     const args = [version, options.ifAbsent === true ? '1' : '', options.ifVersion ?? '', data, type, String(options.expiresAt), String(px), index ?? ''];
-    const written = await this.connection.run('save', 'idempotent', this.client, () => this.connection.evalScript(this.commands, SAVE, key, args), version);
+    const written = await this.connection.run('save', 'idempotent', this.commands.readiness, () => this.connection.evalScript(this.commands, SAVE, [key], args), version);
     if (written === 0) throw new ConflictError(options.ifAbsent === true ? 'record already exists' : 'record changed concurrently');
     // Rewritten without an index (a re-seal, a re-key) but filed under one: keep that index alive as long as the record.
     if (typeof written === 'string' || Buffer.isBuffer(written)) await fileUnder(this.indexes, String(written), id, px, version);
@@ -227,7 +235,7 @@ export class RedisStore extends BackendStore implements KeysetSlotStore {
     // An unconditional delete is idempotent and may be retried after a lost answer (it then reports
     // `false` for a record the lost attempt removed); a conditional one only when nothing was sent.
     const kind: RetryKind = ifVersion === undefined ? 'idempotent' : 'conditional';
-    const result = await this.connection.run('delete', kind, this.client, () => this.connection.evalScript(this.commands, DELETE, key, [ifVersion ?? '']));
+    const result = await this.connection.run('delete', kind, this.commands.readiness, () => this.connection.evalScript(this.commands, DELETE, [key], [ifVersion ?? '']));
     if (result === -1) throw new ConflictError();
     return result === 1;
   }
@@ -274,10 +282,6 @@ export class RedisStore extends BackendStore implements KeysetSlotStore {
 
   /** Leaves the injected client open: it belongs to the application. */
   protected override async onClose(): Promise<void> {}
-
-  private get commands(): Commands {
-    return this.client as Commands;
-  }
 
   /** Native TTL in whole ms: expiresAt + grace by the injected clock, never 0 (PX 0 is an error, and "now" would drop the record). */
   private nativeTtl(expiresAt: number): number {
