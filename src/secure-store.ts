@@ -91,6 +91,19 @@ export function loadAsNamedOwner(
   return ScopedSessionStore.loadAsNamedOwner(scope(), id, ownerOf);
 }
 
+const AUDITS = new WeakMap<SecureStore, (type: AuditEventType, operation: string, id?: string) => void>();
+
+/**
+ * Internal, for the parts of the library that act on sessions beside the layers (src/adopt/): reports
+ * an audit event through the store's hook, the session as the same keyed hash every event carries.
+ * Not exported from any public entry.
+ */
+export function auditOf(store: SecureStore): (type: AuditEventType, operation: string, id?: string) => void {
+  const audit = AUDITS.get(store);
+  if (audit === undefined) throw new InvalidInputError('not a SecureStore');
+  return audit;
+}
+
 export class SecureStore {
   readonly keyring: Keyring;
   readonly tokens: SessionTokens;
@@ -141,6 +154,7 @@ export class SecureStore {
     });
     LAYERS.set(this, { encrypted: this.encrypted, ttl: this.ttl });
     SCOPES.set(this, () => this.scope());
+    AUDITS.set(this, (type, operation, id) => (id === undefined ? this.emit({ type, operation }) : this.auditSession(type, operation, id)));
   }
 
   /** The idle window and the absolute lifetime every session of this store gets. */
