@@ -108,9 +108,27 @@ export class ConnectRedisAdopter implements SessionAdopter {
     this.now = options.now ?? (() => Date.now());
   }
 
-  /** On a miss: adopts `sid` if its legacy session exists and the window admits it. */
+  /** Adoptions in flight in this process: concurrent requests with one cookie share one. */
+  private readonly inFlight = new Map<string, Promise<AdoptOutcome>>();
+
+  /**
+   * On a miss: adopts `sid` if its legacy session exists and the window admits it. True also when
+   * the legacy key is gone while the window is open: adoption seals before it deletes, so another
+   * process (a parallel request of the same browser) may have just sealed it: the caller looks again.
+   */
   async adopt(sid: string): Promise<boolean> {
-    return (await this.adoptOne(sid, false)) === 'adopted';
+    let pending = this.inFlight.get(sid);
+    if (pending === undefined) {
+      pending = this.adoptOne(sid, false).finally(() => this.inFlight.delete(sid));
+      this.inFlight.set(sid, pending);
+    }
+    const outcome = await pending;
+    return outcome === 'adopted' || (outcome === 'absent' && !this.window.closed);
+  }
+
+  /** The session was destroyed (a logout): its plaintext copy, if any, goes too, so the cookie cannot bring it back. */
+  async forget(sid: string): Promise<void> {
+    await this.redis.eval(`return redis.call('DEL', KEYS[1])`, [this.prefix + sid], []);
   }
 
   /**

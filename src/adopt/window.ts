@@ -78,6 +78,11 @@ export class AdoptionWindow {
     this.lockKey = `${options.manifestPrefix}lock`;
   }
 
+  /** True once this process has seen the window closed (it never opens again here). */
+  get closed(): boolean {
+    return this.closedHere;
+  }
+
   /** Whether the plaintext session `id` may be adopted now; takes the snapshot on first use. */
   async check(id: string, now: number): Promise<WindowCheck> {
     if (this.closedHere) return { open: false, reason: 'closed' };

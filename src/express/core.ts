@@ -66,6 +66,8 @@ export interface CookieSessionStoreOptions {
 /** A source of sessions written by another store: `adopt(sid)` seals the one under `sid` here, if it may. */
 export interface SessionAdopter {
   adopt(sid: string): Promise<boolean>;
+  /** Removes the other store's copy of a destroyed session (a logout must not be undone by it). */
+  forget?(sid: string): Promise<void>;
 }
 
 interface Hint {
@@ -203,6 +205,7 @@ export class CookieSessionCore {
   async destroy(sid: string): Promise<void> {
     try {
       await this.asOwner(sid, (subject) => this.store.for({ subject }).delete(sid));
+      await this.adopter?.forget?.(sid);
     } catch (err) {
       if (!(isSessionStoreError(err) && NO_SESSION.has(err.code))) throw err;
     } finally {

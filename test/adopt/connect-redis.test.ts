@@ -183,4 +183,52 @@ describe.skipIf(skip !== undefined)('adopting a connect-redis database (express 
       await sealed.close();
     }
   });
+
+  it('parallel first requests on two instances all stay logged in; a logout removes the plaintext copy too', async () => {
+    const legacy2 = `${legacy}p:`;
+    const ours2 = `${ours}p:`;
+    const clock = manualClock(Date.now());
+    // Sessions as connect-redis writes them (its own `set`, node-redis client).
+    const writer = new ConnectRedisStore({ client: nodeRedis, prefix: legacy2 });
+    const ids = ['parallel-session-id-number-0001', 'parallel-session-id-number-0002'];
+    for (const [i, sid] of ids.entries()) {
+      const cookie = { originalMaxAge: MAX_AGE, expires: new Date(Date.now() + MAX_AGE), httpOnly: true, path: '/' };
+      await writer.set(sid, { cookie, user: `user-${i}` } as unknown as session.SessionData);
+    }
+    const instances = await Promise.all(
+      [0, 1].map(async () => {
+        const secure = secureStore(new RedisStore({ client: io, prefix: ours2, now: clock.now }), { keyring, namespace: NAMESPACE, now: clock.now, ttl: { absoluteMs: 31 * DAY } });
+        const app = express();
+        app.use(session({ secret: SECRET, name: COOKIE, store: sealedExpressStore(secure, { maxAge: MAX_AGE, now: clock.now, adopt: adoptConnectRedis({ client: nodeRedis, prefix: legacy2 }) }), resave: false, saveUninitialized: false, cookie: { maxAge: MAX_AGE } }));
+        routes(app);
+        app.get('/logout', (req, res, next) => req.session.destroy((err) => (err ? next(err) : res.json({ ok: true }))));
+        return { secure, server: await listen(createServer(app)) };
+      }),
+    );
+    try {
+      const browse = (sid: string, n: number) => {
+        const b = new Browser(instances[n % 2]!.server.base);
+        b.cookies.set(COOKIE, signedCookie(sid, SECRET));
+        return b;
+      };
+      // A page's first requests after the deploy, at once, spread over both instances (whether two
+      // adopt at the same instant is up to timing; window.test.ts checks the second look itself).
+      const answers = await Promise.all(Array.from({ length: 8 }, (_, n) => browse(ids[0]!, n).json('/me')));
+      expect(answers.map((a) => a.body.user)).toEqual(Array(8).fill('user-0'));
+      // Logout of a session adopted on that very request: neither copy survives.
+      expect((await browse(ids[1]!, 0).json('/logout')).body.ok).toBe(true);
+      expect(await io.exists(`${legacy2}${ids[1]}`, `${ours2}${ids[1]}`)).toBe(0);
+      expect((await browse(ids[1]!, 1).json('/me')).body.user).toBe(null);
+      // The store's destroy on a session never adopted removes the plaintext copy as well.
+      await writer.set('never-adopted-session-id-000003', { cookie: { originalMaxAge: MAX_AGE, expires: new Date(Date.now() + MAX_AGE) } } as unknown as session.SessionData);
+      const store = sealedExpressStore(instances[0]!.secure, { adopt: adoptConnectRedis({ client: nodeRedis, prefix: legacy2 }) });
+      await new Promise<void>((resolve, reject) => store.destroy('never-adopted-session-id-000003', (err) => (err ? reject(err as Error) : resolve())));
+      expect(await io.exists(`${legacy2}never-adopted-session-id-000003`)).toBe(0);
+    } finally {
+      for (const { secure, server } of instances) {
+        await server.close();
+        await secure.close();
+      }
+    }
+  });
 });

@@ -105,6 +105,18 @@ describe.skipIf(skip !== undefined)('adoption of connect-redis sessions (ioredis
     expect(await adopter.adoptOne('later', false)).toBe('refused');
   });
 
+  it('asks the caller to look again when the legacy key is gone while the window is open (another process sealed it first)', async () => {
+    const { prefix, clock, adopter } = setup();
+    await io.set(`${prefix}sid-a`, legacySession(clock.now() + DAY), 'EX', 3600);
+    expect(await adopter.adopt('sid-a')).toBe(true);
+    // The second of two parallel requests finds the plaintext already deleted: the sealed copy is there.
+    expect(await adopter.adopt('sid-a')).toBe(true);
+    await adopter.adoptAll();
+    await io.set(`${prefix}sid-late`, legacySession(clock.now() + DAY), 'EX', 3600);
+    expect(await adopter.adopt('sid-late')).toBe(false); // closed: seen here, so no second look for anyone
+    expect(await adopter.adopt('sid-unknown')).toBe(false);
+  });
+
   it('refuses a client that is neither node-redis nor ioredis', () => {
     expect(() => adoptConnectRedis({ client: {} })).toThrow(expect.objectContaining({ code: 'invalid_input' }));
   });
