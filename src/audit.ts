@@ -1,6 +1,6 @@
 /**
  * Audit events: what the stack reports to the application's hook (integrity failures, owner
- * mismatches, refused tokens, conflicts, expiries, revocations, rotations, re-keys). An event never
+ * mismatches, refused tokens, conflicts, expiries, revocations, rotations, re-keys, adoptions of plaintext sessions). An event never
  * carries a session id, token, owner or state in clear, so an audit log is not a second place to
  * steal sessions from.
  */
@@ -15,7 +15,11 @@ export type AuditEventType =
   | 'rotation'
   | 'rekey'
   /** A followed keyset could not be reloaded (the keyring kept its keys): operation `reload_failed`. */
-  | 'keyset_reload';
+  | 'keyset_reload'
+  /** A plaintext session of another store (connect-redis) was sealed into this one (src/adopt/). */
+  | 'adopted'
+  /** A plaintext session outside the adoption window was refused: a planted login, or one written after the migration started. */
+  | 'plaintext_refused';
 
 /** What the audit hook receives: never a session id, token, owner or state in clear. */
 export interface AuditEvent {

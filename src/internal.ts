@@ -24,12 +24,12 @@ export { type TargetUsage, type WalkPlan, type WalkTarget, describeTarget, planW
 export { base64urlDecode, base64urlEncode, utf8Decode, utf8Encode } from './util/bytes.js';
 export { intOption, optionsObject } from './util/options.js';
 export { MCP_EVENT_TAG_LABEL, MCP_REQUEST_STATE_LABEL, labelled } from './crypto/labels.js';
-export { loadAsNamedOwner, unsafeLayersOf } from './secure-store.js';
+export { auditOf, loadAsNamedOwner, unsafeLayersOf } from './secure-store.js';
 export { parseIntOption } from './util/options.js';
 export { sleep } from './util/time.js';
 export { partialOf } from './contract/updater.js';
 export { SessionTokens } from './tokens/token.js';
 export { hmacSha256 } from './crypto/hmac.js';
-export { KEYV_KEY_LABEL, KEYV_NAMESPACE_LABEL } from './crypto/labels.js';
+export { ADOPT_LABEL, KEYV_KEY_LABEL, KEYV_NAMESPACE_LABEL } from './crypto/labels.js';
 export { INSPECT_CUSTOM, redactedView } from './keys/redact.js';
 export { ReadOnlyKeysetError } from './keys/file.js';

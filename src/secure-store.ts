@@ -92,6 +92,19 @@ export function loadAsNamedOwner(
   return ScopedSessionStore.loadAsNamedOwner(scope(), id, ownerOf);
 }
 
+const AUDITS = new WeakMap<SecureStore, (type: AuditEventType, operation: string, id?: string) => void>();
+
+/**
+ * Internal, for the parts of the library that act on sessions beside the layers (src/adopt/): reports
+ * an audit event through the store's hook, the session as the same keyed hash every event carries.
+ * Not exported from any public entry.
+ */
+export function auditOf(store: SecureStore): (type: AuditEventType, operation: string, id?: string) => void {
+  const audit = AUDITS.get(store);
+  if (audit === undefined) throw new InvalidInputError('not a SecureStore');
+  return audit;
+}
+
 export class SecureStore {
   readonly keyring: Keyring;
   readonly tokens: SessionTokens;
@@ -147,6 +160,7 @@ export class SecureStore {
     // Every key change is audited, whichever way it happened: this store's methods, the app's own
     // keyring.transaction(), or a reload of a change made elsewhere (src/admin/key-audit.ts).
     this.stopKeyAudit = this.onEvent === undefined ? () => {} : auditKeyChanges(this.keyring, (event) => this.emit(event));
+    AUDITS.set(this, (type, operation, id) => (id === undefined ? this.emit({ type, operation }) : this.auditSession(type, operation, id)));
   }
 
   /** The idle window and the absolute lifetime every session of this store gets. */

@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/index.js';
 import { isSessionStoreError } from '../internal.js';
+import { registerAdoptCommand } from './adopt.js';
 import { CliError, CliExit, type CliIo, EXIT_CODES_HELP, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './io.js';
 import { registerKeysCommands } from './keys.js';
 import { registerRekeyCommand } from './rekey.js';
@@ -31,6 +32,7 @@ export function buildProgram(io: CliIo): Command {
   registerRekeyCommand(program, io);
   registerSessionCommands(program, io);
   registerTokenCommands(program, io);
+  registerAdoptCommand(program, io);
   return program;
 }
 

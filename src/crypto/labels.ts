@@ -32,3 +32,5 @@ export function labelled(label: string, context: string): string {
 export const KEYV_KEY_LABEL = 'sss/keyv/key/v1';
 /** HMAC input prefix of a Keyv namespace's id prefix, so `clear()` finds its ids without opening any record. */
 export const KEYV_NAMESPACE_LABEL = 'sss/keyv/namespace/v1';
+/** HMAC input prefix of the adoption window (src/adopt/): the keyed hashes of the legacy ids it admits, and its state's tag. */
+export const ADOPT_LABEL = 'sss/adopt/v1';

@@ -56,6 +56,18 @@ export interface CookieSessionStoreOptions {
   maxHints?: number;
   /** The clock `touchAfterMs` is measured by: the one `secureStore()` was given. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Sessions of the store this one replaces, opened on a miss and sealed here
+   * (`adoptConnectRedis({ client })`, docs/adopt-connect-redis.md).
+   */
+  adopt?: (store: SecureStore, context: { now: () => number }) => SessionAdopter;
+}
+
+/** A source of sessions written by another store: `adopt(sid)` seals the one under `sid` here, if it may. */
+export interface SessionAdopter {
+  adopt(sid: string): Promise<boolean>;
+  /** Removes the other store's copy of a destroyed session (a logout must not be undone by it). */
+  forget?(sid: string): Promise<void>;
 }
 
 interface Hint {
@@ -98,6 +110,7 @@ export class CookieSessionCore {
   private readonly touchAfterMs: number;
   private readonly hints: LRUCache<string, Hint>;
   private readonly now: () => number;
+  private readonly adopter: SessionAdopter | undefined;
 
   constructor(
     readonly store: SecureStore,
@@ -115,6 +128,7 @@ export class CookieSessionCore {
     this.touchAfterMs = touchAfterMs;
     this.hints = new LRUCache({ max: maxHints });
     this.now = options.now ?? Date.now;
+    this.adopter = options.adopt?.(store, { now: this.now });
   }
 
   /** The session under `sid` (cookie `expires` as a Date), or undefined when there is none usable. */
@@ -135,7 +149,7 @@ export class CookieSessionCore {
   }
 
   /** Reads and checks the session, remembering its owner for the write that follows. */
-  private async open(sid: string): Promise<{ state: SessionState; subject: string } | undefined> {
+  private async open(sid: string, adopt = true): Promise<{ state: SessionState; subject: string } | undefined> {
     try {
       const { owner, state, meta, expiresAt } = await loadAsNamedOwner(this.store, sid, ownerOfState);
       this.hints.set(sid, { subject: owner.subject, renewedAt: expiresAt - meta.ttlMs, ttlMs: meta.ttlMs });
@@ -145,6 +159,9 @@ export class CookieSessionCore {
       // the tampered ones). Anything else, e.g. `backend_unavailable`, is the framework's error.
       if (isSessionStoreError(err) && NO_SESSION.has(err.code)) {
         this.hints.delete(sid);
+        // Only a miss consults the replaced store: a session of ours (even expired or revoked)
+        // always wins over a plaintext one under the same id.
+        if (adopt && this.adopter !== undefined && isSessionStoreError(err, 'not_found') && (await this.adopter.adopt(sid))) return this.open(sid, false);
         return undefined;
       }
       throw err;
@@ -188,6 +205,7 @@ export class CookieSessionCore {
   async destroy(sid: string): Promise<void> {
     try {
       await this.asOwner(sid, (subject) => this.store.for({ subject }).delete(sid));
+      await this.adopter?.forget?.(sid);
     } catch (err) {
       if (!(isSessionStoreError(err) && NO_SESSION.has(err.code))) throw err;
     } finally {

@@ -14,6 +14,16 @@ import { SealedExpressStore } from './store.js';
 
 export { ANONYMOUS_SUBJECT, type CookieSession, type CookieSessionStoreOptions, OWNER_KEY, type PrincipalResolver } from './core.js';
 export { SealedExpressStore } from './store.js';
+export { type SessionAdopter } from './core.js';
+export {
+  type AdoptAllOptions,
+  type AdoptAllResult,
+  type AdoptOutcome,
+  type AdoptProgress,
+  ConnectRedisAdopter,
+  type ConnectRedisAdoptionOptions,
+  adoptConnectRedis,
+} from '../adopt/connect-redis.js';
 
 /** An express-session store over `store` (see `CookieSessionStoreOptions`; `maxAge` is checked here, at startup). */
 export function sealedExpressStore(store: SecureStore, options: CookieSessionStoreOptions = {}): SealedExpressStore {

@@ -124,7 +124,7 @@ describe.skipIf(skip !== undefined)('RedisStore on a real server', () => {
       await admin.hset(store.keyFor('half'), 'v', 'x');
       await admin.set(store.keyFor('str'), 'x');
       await expectCode(store.loadRecord('half'), 'integrity');
-      await expectCode(store.loadRecord('str'), 'backend_unavailable'); // WRONGTYPE: the server refused
+      await expectCode(store.loadRecord('str'), 'integrity'); // WRONGTYPE (a connect-redis string, say): a record this store did not write
       await store.save('ok', { a: 1 });
       expect((await store.listActive()).ids).toEqual(['ok']);
     });

@@ -164,7 +164,16 @@ export class RedisStore extends BackendStore implements KeysetSlotStore {
     this.assertOpen();
     assertSessionId(id);
     const key = this.prefix + id;
-    const fields = await this.connection.run('load', 'read', this.commands.readiness, () => this.commands.hmgetBuffer(key, LOAD_FIELDS));
+    let fields: (Buffer | null)[];
+    try {
+      fields = await this.connection.run('load', 'read', this.commands.readiness, () => this.commands.hmgetBuffer(key, LOAD_FIELDS));
+    } catch (err) {
+      // A key of another type under our prefix (connect-redis keeps sessions as plain strings): a
+      // record this store did not write, so `integrity` like any foreign record, never an outage
+      // that would stop a re-key walk. docs/adopt-connect-redis.md adopts such sessions properly.
+      if (err instanceof BackendUnavailableError && /\bWRONGTYPE\b/.test(err.message)) throw new IntegrityError();
+      throw err;
+    }
     const [v, t, e, r] = fields;
     if (v == null && t == null && e == null && r == null) return undefined;
     // Not a record this store wrote (a foreign key under our prefix): never guess at its contents.
