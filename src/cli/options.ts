@@ -112,6 +112,8 @@ export function resolveConfig(opts: StoreOptions, io: CliIo): ConfigDraft {
   if (opts.insecureCleartext === true) env.SSS_KEYSET_INSECURE_CLEARTEXT = '1';
   if (opts.unsafeLowCost === true) env.SSS_KEYSET_UNSAFE_LOW_COST = '1';
   if (opts.passphraseEnv !== undefined) env.SSS_KEYSET_PASSPHRASE = passphraseFrom(opts, io);
+  // A command runs once and makes the keyset changes itself: it has nothing to follow (no poll timer).
+  env.SSS_KEYSET_FOLLOW = '0';
 
   // An unknown SSS_* variable (a typo) is one warning on stderr; an error under SSS_STRICT=1.
   const config: ConfigDraft = loadConfigFromEnv(env, { onError: (err) => io.stderr(`warning: ${(err as Error).message}\n`) });

@@ -50,6 +50,8 @@ export interface KeyringAccess {
 
 export class KeyringSync {
   private fingerprint: string;
+  /** What this keyring holds now: what a reloaded keyset must be a successor of (refuseRollback). */
+  private installed: readonly KeyEntry[];
   private chain: Promise<unknown> = Promise.resolve();
   private readonly stops = new Set<() => void>();
   private followed: { unknownKidReloadMs: number; onError: (err: unknown) => void } | undefined;
@@ -62,6 +64,7 @@ export class KeyringSync {
     private readonly ring: KeyringAccess,
   ) {
     this.fingerprint = fingerprintOf(loaded);
+    this.installed = snapshot(loaded);
   }
 
   /** Re-reads the source; installs the keys when they changed. Resolves whether anything changed. */
@@ -71,8 +74,10 @@ export class KeyringSync {
     const parsed = parseJwks(current);
     const fingerprint = fingerprintOf(parsed);
     if (fingerprint === this.fingerprint) return false;
+    refuseRollback(this.installed, parsed, this.source.description);
     this.ring.install(parsed);
     this.fingerprint = fingerprint;
+    this.installed = snapshot(parsed);
     return true;
   }
 
@@ -175,6 +180,7 @@ export class KeyringSync {
       });
       this.ring.install(installed);
       this.fingerprint = fingerprintOf(installed);
+      this.installed = snapshot(installed);
       return result as T;
     };
     const next = this.chain.then(run, run);
@@ -188,4 +194,26 @@ function fingerprintOf(entries: Iterable<KeyEntry>): string {
   const parts: string[] = [];
   for (const e of entries) parts.push(`${e.info.kid}:${e.info.purpose}:${e.info.status}:${e.info.createdAt}:${e.info.demotedAt ?? ''}`);
   return parts.sort().join('|');
+}
+
+/** The facts refuseRollback compares (kid and status), without the key material. */
+function snapshot(entries: readonly KeyEntry[]): KeyEntry[] {
+  return entries.map((e) => ({ info: { ...e.info }, key: undefined }));
+}
+
+/**
+ * A reloaded keyset must be a successor of the one in use: kids are never removed from a keyset
+ * (a destroyed key stays listed) and a destroyed key never comes back. Threat: whoever can write the
+ * keyset's storage (the store-held keyset's record, a keyset file) but not the key-encryption key
+ * can still put back an OLDER wrapped copy; reloading it would drop every newer key (sessions sealed
+ * under them become unreadable, and the fleet splits) and bring destroyed keys back to life. Such a
+ * reload is refused: the keyring keeps its keys and the failure is reported like any failed reload.
+ */
+function refuseRollback(current: readonly KeyEntry[], next: readonly KeyEntry[], where: string): void {
+  const nextByKid = new Map(next.map((e) => [e.info.kid, e.info.status]));
+  for (const e of current) {
+    const status = nextByKid.get(e.info.kid);
+    if (status === undefined) throw new KeyStateError(`${where} no longer lists key ${e.info.kid}, which this process holds: an older copy of the keyset was put back? The keys in use are kept`);
+    if (e.info.status === 'destroyed' && status !== 'destroyed') throw new KeyStateError(`${where} lists key ${e.info.kid} as ${status}, which was destroyed: an older copy of the keyset was put back? The keys in use are kept`);
+  }
 }
