@@ -41,7 +41,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/faults/**', 'test/load/**', 'test/rotation/file-rotation.test.ts'],
+          exclude: ['**/node_modules/**', 'test/faults/**', 'test/load/**', 'test/rotation/*-rotation.test.ts'],
           sequence: { groupOrder: 0 },
         },
       },
@@ -49,7 +49,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'faults',
-          include: ['test/faults/**/*.test.ts', 'test/load/**/*.test.ts', 'test/rotation/file-rotation.test.ts'],
+          include: ['test/faults/**/*.test.ts', 'test/load/**/*.test.ts', 'test/rotation/*-rotation.test.ts'],
+          exclude: ['**/node_modules/**'],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 60_000,

@@ -57,7 +57,7 @@ async function serve(ourClient: OurClient): Promise<void> {
   await nodeRedis.connect();
   const ioredis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
   ioredis.on('error', () => {});
-  // THE switch: which client our RedisStore gets (the same node-redis client as connect-redis's, once supported).
+  // Which client our RedisStore gets: by default the same node-redis client object connect-redis uses.
   const ourRedis = ourClient === 'node-redis' ? (nodeRedis as unknown as typeof ioredis) : ioredis;
 
   const sealed = secureStore(new RedisStore({ client: ourRedis, prefix: `${REDIS_PREFIX}sealed:` }), {
@@ -112,7 +112,7 @@ async function serve(ourClient: OurClient): Promise<void> {
   const ports: Ports = {
     connectRedis: await listen(apps.connectRedis),
     sealed: await listen(apps.sealed),
-    clients: { connectRedis: 'node-redis (redis 6 createClient)', sealed: ourClient === 'node-redis' ? 'node-redis (the same client object)' : 'ioredis (RedisStore has no node-redis support yet)' },
+    clients: { connectRedis: 'node-redis (redis 6 createClient)', sealed: ourClient === 'node-redis' ? 'node-redis (the same client object)' : 'ioredis (its own client; SSS_TEST_BENCH_OUR_CLIENT=ioredis)' },
   };
   process.stdout.write(`${JSON.stringify(ports)}\n`);
   // Ends when the driver closes stdin: everything under this process's key prefix is removed.
@@ -173,7 +173,7 @@ const percentile = (xs: number[], p: number): number => {
 };
 const median = (xs: number[]): number => percentile(xs, 50);
 
-export async function runExpressUser(ctx: Ctx, ourClient: OurClient = (process.env.SSS_BENCH_OUR_CLIENT as OurClient | undefined) ?? 'ioredis'): Promise<void> {
+export async function runExpressUser(ctx: Ctx, ourClient: OurClient = (process.env.SSS_TEST_BENCH_OUR_CLIENT as OurClient | undefined) ?? 'node-redis'): Promise<void> {
   const redis = ctx.services.redis;
   if (redis === undefined) {
     ctx.notes.push(`express-user skipped: ${ctx.services.redisSkip ?? 'no Redis'}`);

@@ -66,10 +66,43 @@ describe.skipIf(redisSkip !== undefined)('RedisStore index keys', () => {
     expect(await redis.hget(`${store.prefix}a`, 'i')).toBe('X');
     const ttl = await redis.pttl(set);
     expect(ttl).toBeGreaterThan(MINUTE);
-    expect(ttl).toBeLessThanOrEqual(MINUTE + store.graceMs);
+    // Stretched to twice the record's native TTL, so renewals of this process's own writes skip the filing.
+    expect(ttl).toBeLessThanOrEqual(2 * (MINUTE + store.graceMs));
     // A listing of all records never mistakes the index keys for sessions.
     expect((await store.listActive()).ids).toEqual(['a']);
     await store.close();
+  });
+
+  it('files again unless the write updates this process own last write within the index lifetime', async () => {
+    const c = clock();
+    const store = createRedisStore({ now: c.now });
+    const other = createRedisStore({ now: c.now }, { prefix: store.prefix });
+    const redis = redisClient();
+    const times = `${store.prefix}~ix {X}:t`;
+    const filedAt = async () => Number(await redis.hget(times, 'a'));
+    let v = await store.saveRecord('a', { n: 1 }, { expiresAt: c.now() + MINUTE, index: 'X' });
+    expect(await filedAt()).toBe(T0);
+    // Its own last write, same index, within the stretched lifetime: not filed again.
+    c.advance(1000);
+    v = await store.saveRecord('a', { n: 2 }, { ifVersion: v, expiresAt: c.now() + MINUTE, index: 'X' });
+    expect(await filedAt()).toBe(T0);
+    // Another process wrote in between: the next write of this one files again.
+    c.advance(1000);
+    const w = await other.saveRecord('a', { n: 3 }, { ifVersion: v, expiresAt: c.now() + MINUTE, index: 'X' });
+    v = await store.saveRecord('a', { n: 4 }, { ifVersion: w, expiresAt: c.now() + MINUTE, index: 'X' });
+    expect(await filedAt()).toBe(T0 + 2000);
+    // A renewal reaching past the index keys' lifetime files again (and stretches them).
+    c.advance(1000);
+    v = await store.saveRecord('a', { n: 5 }, { ifVersion: v, expiresAt: c.now() + 3 * MINUTE + store.graceMs, index: 'X' });
+    expect(await filedAt()).toBe(T0 + 3000);
+    // An unconditional write (or a create) always files.
+    c.advance(1000);
+    await store.deleteRecord('a');
+    await store.saveRecord('a', { n: 6 }, { ifAbsent: true, expiresAt: c.now() + MINUTE, index: 'X' });
+    expect(await filedAt()).toBe(T0 + 4000);
+    expect((await store.listByIndex('X')).ids).toEqual(['a']);
+    await store.close();
+    await other.close();
   });
 
   it('prunes a filing whose record is gone only once no save can still be in flight for it', async () => {

@@ -3,6 +3,7 @@
  * One row per option check: each must throw (or reject with) a SessionStoreError whose code is
  * `invalid_input`, never a plain RangeError or TypeError.
  */
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { Keyring, MemoryStore, isSessionStoreError, passphraseProvider } from 'sealed-session-store';
 import { PgliteStore } from 'sealed-session-store/pglite';
@@ -17,8 +18,8 @@ import { intOption } from '../../src/util/options.js';
 import { secureRandom } from '../../src/util/random.js';
 import { SessionTokens } from '../../src/tokens/token.js';
 
-/** Never contacted: every row fails in the constructor, before any command. */
-const redisClient = {} as never;
+/** A real client that never connects (lazy): every row fails in the constructor, before any command. */
+const redisClient = new Redis({ lazyConnect: true });
 const pgPool = { connect: async () => ({}), on: () => undefined, off: () => undefined } as never;
 const sessionStore = new MemoryStore();
 const keyring = Keyring.generate();

@@ -135,3 +135,43 @@ async function filedIndexOf(ctx: IndexContext, ids: string[]): Promise<(string |
     ),
   );
 }
+
+/**
+ * What this process filed itself, so an update of its own last write need not file again (one
+ * script and one round trip less per owned write). Per id: the index, the version this process
+ * wrote after filing, and until when the index keys live (the filing stretched them to twice the
+ * record's native TTL, so renewals within that slack skip the filing).
+ *
+ * Skipping is sound only when all of these hold, and `skip` checks each:
+ * - the write is conditional on exactly the version recorded here: that record is this process's
+ *   own write, filed under this index before it was written, and still present (a version token
+ *   never repeats, so a delete and re-create in between would have changed it); an id is pruned
+ *   from an index only when its record is gone or names another index, so the filing still stands;
+ * - the new write names the same index;
+ * - the index keys outlive the new record (`now + px` within the stretched lifetime).
+ * Threat if any were skipped wrongly: a record missing from its owner's index, which `revokeOwner`
+ * (log out everywhere) would then miss.
+ */
+export class FiledByUs {
+  private readonly entries = new Map<string, { index: string; version: string; until: number }>();
+  constructor(private readonly max = 10_000) {}
+
+  skip(id: string, index: string, ifVersion: string | undefined, until: number): boolean {
+    const e = this.entries.get(id);
+    return e !== undefined && ifVersion !== undefined && e.version === ifVersion && e.index === index && until <= e.until;
+  }
+
+  /** After a write of `version` filed under `index` (keys alive until `until`, or kept from before when not refiled). */
+  note(id: string, index: string, version: string, until: number): void {
+    if (this.entries.size >= this.max && !this.entries.has(id)) this.entries.clear();
+    this.entries.set(id, { index, version, until });
+  }
+
+  forget(id: string): void {
+    this.entries.delete(id);
+  }
+
+  until(id: string): number | undefined {
+    return this.entries.get(id)?.until;
+  }
+}

@@ -32,7 +32,7 @@ import { RedisConnection, type RetryKind, type Script, script } from './connecti
 import { type RedisClient, redisCommands } from './adapt.js';
 import type { RedisCommands } from './commands.js';
 import { type ScanContext, cleanupExpired, listActive } from './scan.js';
-import { type IndexContext, fileUnder, listByIndex } from './index-keys.js';
+import { FiledByUs, type IndexContext, fileUnder, listByIndex } from './index-keys.js';
 import { assertIndexOption } from '../../contract/index-key.js';
 import type { KeysetSlotStore, KeysetWriteCondition, StoredKeysetText } from '../../contract/keyset-slot.js';
 import * as keyset from './keyset.js';
@@ -119,6 +119,7 @@ export class RedisStore extends BackendStore implements KeysetSlotStore {
   private readonly random: RandomSource | undefined;
   private readonly scan: ScanContext;
   private readonly indexes: IndexContext;
+  private readonly filed = new FiledByUs();
   private readonly keyset: keyset.KeysetContext;
 
   constructor(options: RedisStoreOptions) {
@@ -213,9 +214,14 @@ export class RedisStore extends BackendStore implements KeysetSlotStore {
     const index = options.index;
     // Filed BEFORE the record is written: whatever fails in between, every record filed under an
     // index is listed there (revokeOwner relies on it); a filing without its record is pruned later.
-    if (index !== undefined) {
+    const now = this.now();
+    // An update of this process's own last write, within the index's stretched lifetime, is filed
+    // already (FiledByUs says exactly when that holds); anything else files again first.
+    const refile = index !== undefined && !this.filed.skip(id, index, options.ifVersion, now + px);
+    if (refile) {
       try {
-        await fileUnder(this.indexes, index, id, px, version);
+        // Stretched to twice the record's TTL, so the renewals that follow can skip the filing.
+        await fileUnder(this.indexes, index!, id, px * 2, version);
       } catch (err) {
         // Only the filing was in flight: the record itself was never sent, so this save certainly did
         // not write it (`failed`, the caller may retry) whatever became of the filing (pruned later).
@@ -227,7 +233,12 @@ export class RedisStore extends BackendStore implements KeysetSlotStore {
     }
     const args = [version, options.ifAbsent === true ? '1' : '', options.ifVersion ?? '', data, type, String(options.expiresAt), String(px), index ?? ''];
     const written = await this.connection.run('save', 'idempotent', this.commands.readiness, () => this.connection.evalScript(this.commands, SAVE, [key], args), version);
-    if (written === 0) throw new ConflictError(options.ifAbsent === true ? 'record already exists' : 'record changed concurrently');
+    if (written === 0) {
+      this.filed.forget(id);
+      throw new ConflictError(options.ifAbsent === true ? 'record already exists' : 'record changed concurrently');
+    }
+    if (index === undefined) this.filed.forget(id);
+    else this.filed.note(id, index, version, refile ? now + px * 2 : this.filed.until(id)!);
     // Rewritten without an index (a re-seal, a re-key) but filed under one: keep that index alive as long as the record.
     if (typeof written === 'string' || Buffer.isBuffer(written)) await fileUnder(this.indexes, String(written), id, px, version);
     return version;
@@ -244,6 +255,7 @@ export class RedisStore extends BackendStore implements KeysetSlotStore {
     // An unconditional delete is idempotent and may be retried after a lost answer (it then reports
     // `false` for a record the lost attempt removed); a conditional one only when nothing was sent.
     const kind: RetryKind = ifVersion === undefined ? 'idempotent' : 'conditional';
+    this.filed.forget(id);
     const result = await this.connection.run('delete', kind, this.commands.readiness, () => this.connection.evalScript(this.commands, DELETE, [key], [ifVersion ?? '']));
     if (result === -1) throw new ConflictError();
     return result === 1;
