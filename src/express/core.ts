@@ -30,8 +30,10 @@ import {
   utf8Encode,
 } from '../internal.js';
 
+import { ANONYMOUS_SUBJECT } from './anonymous.js';
+
 /** The subject every session starts under, until `bindSession` gives it its user. */
-export const ANONYMOUS_SUBJECT = '~anonymous';
+export { ANONYMOUS_SUBJECT };
 /** The key of the state that holds the sealed owner's subject; the stores strip it on the way out. */
 export const OWNER_KEY = '~owner';
 

@@ -11,7 +11,7 @@
  *   unless it came from this very host over HTTPS, so a sibling subdomain or a network attacker on
  *   http:// cannot plant or overwrite it (cookie tossing, session fixation).
  */
-import { InvalidInputError } from '../internal.js';
+import { InvalidInputError } from '../contract/errors.js';
 
 export type SameSite = 'Strict' | 'Lax' | 'None';
 

@@ -8,8 +8,13 @@
  * that sheds forged and expired cookies cheaply, never an authorization to serve session data; the
  * origin's `open` decides (docs/edge.md, docs/web.md).
  */
-import { InvalidInputError, type Owner, type TokenVerifier, type VerifiedToken, isSessionStoreError } from '../internal.js';
-import { ANONYMOUS_SUBJECT } from '../express/core.js';
+// Direct imports, never the internal barrel: the edge check must bundle without the store's code
+// (backends, Node built-ins) for runtimes that have none (test/edge/web-cookie.test.ts).
+import { InvalidInputError, isSessionStoreError } from '../contract/errors.js';
+import type { Owner } from '../layers/owner-hash.js';
+import type { TokenVerifier } from '../tokens/verifier.js';
+import type { VerifiedToken } from '../tokens/token.js';
+import { ANONYMOUS_SUBJECT } from '../express/anonymous.js';
 import { readCookies } from './cookie.js';
 
 export interface VerifySessionCookieOptions {
