@@ -117,7 +117,7 @@ async function rotateUnderLoad(store: string[], env: Record<string, string>): Pr
     const retired = await cli(['keys', 'retire', old, ...keyset, ...store, '--namespace', NAMESPACE]);
     expect(retired.code, retired.stderr).toBe(0);
     await progressed('after the retire');
-    const destroyed = await cli(['keys', 'destroy', old, ...keyset]);
+    const destroyed = await cli(['keys', 'destroy', old, ...keyset, ...store, '--namespace', NAMESPACE]);
     expect(destroyed.code, destroyed.stderr).toBe(0);
     expect(readFileSync(vol.path, 'utf8')).toContain(fresh);
     await progressed('after the destroy');
