@@ -20,10 +20,14 @@ export interface CliRun {
   stderr: string;
 }
 
-/** The environment without any SSS_* variable of the developer's shell. */
+/**
+ * The environment without any SSS_* variable of the developer's shell, nor the server URLs the
+ * tests read (REDIS_URL, DATABASE_URL: CI exports both, and a lone one selects a store, both without
+ * SSS_ADAPTER are refused); a test that wants a store names it (--redis, --postgres, or `extra`).
+ */
 export function cleanEnv(extra: Record<string, string> = {}): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SSS_')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SSS_') && k !== 'REDIS_URL' && k !== 'DATABASE_URL') env[k] = v;
   return { ...env, ...extra };
 }
 
